@@ -1,0 +1,77 @@
+# banger: thin wrapper over meson that keeps the seed's commands.
+#   make / make build     build banger and bangerd into the repo root
+#   make check            unit tests (normal + ASan/UBSan build), then integration tests
+#   make install          PREFIX (default ~/.local) and DESTDIR honoured
+#   make runtime-bundle   build ./runtime (kernel, initrd, rootfs) from Debian packages
+#   make runtime-package  pack ./runtime into dist/banger-runtime.tar.gz
+#   make demo             the README's main job: build, bundle, boot a VM, ssh into it
+
+PREFIX ?= $(HOME)/.local
+DESTDIR ?=
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+PYTEST ?= /usr/bin/python3 -m pytest
+PYTEST_ARGS ?=
+
+BINS = banger bangerd banger-init banger-netd
+
+.PHONY: all build deps check unit unit-asan integration install runtime-bundle runtime-package \
+	rootfs demo clean format bench
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	@command -v meson >/dev/null 2>&1 || ./scripts/install-deps.sh
+	meson setup $(BUILD)
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	@for b in $(BINS); do f=$$(find $(BUILD)/src -maxdepth 2 -type f -name $$b -perm -u+x | head -1); \
+		[ -n "$$f" ] && cp -f "$$f" ./$$b || true; done
+
+unit: build
+	meson test -C $(BUILD) --print-errorlogs
+
+unit-asan: $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	meson test -C $(ASAN_BUILD) --print-errorlogs
+
+integration: build
+	$(PYTEST) tests/integration $(PYTEST_ARGS)
+
+check: deps
+	$(MAKE) unit unit-asan
+	$(MAKE) integration
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/banger
+	install -m 0755 banger bangerd $(DESTDIR)$(PREFIX)/bin/
+	@if [ -f banger-netd ]; then install -m 0755 banger-netd $(DESTDIR)$(PREFIX)/lib/banger/; fi
+	@if [ -d runtime ]; then cp -a runtime/. $(DESTDIR)$(PREFIX)/lib/banger/; fi
+
+runtime-bundle: build
+	./scripts/runtime-bundle.sh
+
+runtime-package:
+	./scripts/runtime-package.sh
+
+rootfs: build
+	./scripts/runtime-bundle.sh --rootfs-only
+
+demo:
+	./scripts/demo.sh
+
+bench: build
+	@for b in bench/*; do [ -x "$$b" ] && "$$b"; done
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BINS)

@@ -1,0 +1,90 @@
+/* proc: see proc.h. */
+#include "util/proc.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Reads /proc/PID/stat and returns a pointer past the "(comm)" field, whose
+ * content may contain spaces and parentheses. */
+static int read_stat(pid_t pid, char *buf, size_t len, char **rest)
+{
+	char path[64];
+	FILE *f;
+	size_t n;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p)
+		return -1;
+	*rest = p + 2; /* field 3 (state) */
+	return 0;
+}
+
+/* Returns field `idx` (1-based, as in proc(5)) from the post-comm rest. */
+static int stat_field(char *rest, int idx, long long *out, char *state)
+{
+	int field = 3;
+
+	for (char *tok = strtok(rest, " "); tok; tok = strtok(NULL, " "), field++) {
+		if (field == 3 && state)
+			*state = tok[0];
+		if (field == idx)
+			return sscanf(tok, "%lld", out) == 1 ? 0 : -1;
+	}
+	return -1;
+}
+
+long long proc_start_time(pid_t pid)
+{
+	char buf[1024], *rest, state = '?';
+	long long v;
+
+	if (pid <= 0 || read_stat(pid, buf, sizeof(buf), &rest) < 0)
+		return -1;
+	if (stat_field(rest, 22, &v, &state) < 0 || state == 'Z' || state == 'X')
+		return -1;
+	return v;
+}
+
+int proc_cpu_mem(pid_t pid, long long *cpu_ticks, long long *rss_bytes)
+{
+	char buf[1024], copy[1024], *rest, *rest2;
+	long long ut, st, rss;
+
+	if (pid <= 0 || read_stat(pid, buf, sizeof(buf), &rest) < 0)
+		return -1;
+	snprintf(copy, sizeof(copy), "%s", rest);
+	if (stat_field(rest, 14, &ut, NULL) < 0)
+		return -1;
+	rest2 = copy;
+	if (stat_field(rest2, 15, &st, NULL) < 0)
+		return -1;
+	snprintf(copy, sizeof(copy), "%s", buf);
+	if (read_stat(pid, buf, sizeof(buf), &rest) < 0 || stat_field(rest, 24, &rss, NULL) < 0)
+		return -1;
+	*cpu_ticks = ut + st;
+	*rss_bytes = rss * sysconf(_SC_PAGESIZE);
+	return 0;
+}
+
+int proc_alive(pid_t pid, long long start)
+{
+	long long t = proc_start_time(pid);
+
+	return t >= 0 && (start < 0 || t == start);
+}
+
+int proc_pidfd(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
