@@ -25,7 +25,12 @@ struct log_field {
 	long long num;
 };
 
-#define LF_S(k, v) ((struct log_field){(k), (v) ? (v) : "", 0})
+static inline const char *log_str_or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
+#define LF_S(k, v) ((struct log_field){(k), log_str_or_empty(v), 0})
 #define LF_I(k, v) ((struct log_field){(k), NULL, (long long)(v)})
 #define LF_END ((struct log_field){NULL, NULL, 0})
 

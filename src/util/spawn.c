@@ -81,7 +81,11 @@ static int missing_tool(struct err *e, const char *prog, int errnum)
 static void child_exec(const char *const argv[], int errfd)
 {
 	int errnum;
+	sigset_t none;
 
+	/* The daemon blocks signals for its signalfd; children start clean. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	/* Leak no daemon descriptor (sockets, database, logs) into the child. */
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);

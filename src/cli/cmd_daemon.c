@@ -1,0 +1,221 @@
+/* cmd_daemon: `banger daemon status|socket|stop|logs`. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/proc.h"
+
+static const char *js(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+static int only_json_flag(const struct cli_cmd *cmd, int argc, char **argv, int *json,
+			  struct err *e)
+{
+	*json = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			*json = 1;
+		else
+			return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[i]);
+	}
+	return 0;
+}
+
+static int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+		      struct err *e)
+{
+	struct client *cl;
+	json_t *st = NULL, *net;
+	int json;
+
+	if (only_json_flag(cmd, argc, argv, &json, e) < 0)
+		return -1;
+	if (!(cl = cli_client(c, e)) || client_call(cl, "GET", "/v1/daemon", NULL, &st, e) < 0)
+		return -1;
+	if (json) {
+		cli_print_json(st);
+	} else {
+		printf("bangerd is running\n");
+		printf("  pid:          %lld\n", (long long)json_integer_value(json_object_get(st, "pid")));
+		printf("  socket:       %s\n", js(st, "socket"));
+		printf("  log:          %s\n", js(st, "log"));
+		printf("  state:        %s\n", js(st, "state_dir"));
+		printf("  runtime:      %s\n", js(st, "runtime_dir"));
+		printf("  version:      %s\n", js(st, "version"));
+		net = json_object_get(st, "network");
+		if (json_is_true(json_object_get(net, "enabled"))) {
+			printf("  bridge:       %s %s\n", js(net, "bridge"), js(net, "subnet"));
+			printf("  dns:          %s\n", js(net, "dns"));
+			if (js(net, "dns_hint")[0])
+				printf("                %s\n", js(net, "dns_hint"));
+		} else {
+			printf("  network:      off%s%s\n", js(net, "reason")[0] ? ": " : "",
+			       js(net, "reason"));
+		}
+	}
+	json_decref(st);
+	return 0;
+}
+
+static int cmd_socket(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+		      struct err *e)
+{
+	if (argc > 1)
+		return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[1]);
+	printf("%s\n", c->paths.socket);
+	return 0;
+}
+
+static int cmd_stop(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+		    struct err *e)
+{
+	struct client *cl = NULL;
+	json_t *st = NULL, *r = NULL;
+	pid_t pid;
+	long long t0;
+
+	if (argc > 1)
+		return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[1]);
+	if (!client_ping(c->paths.socket)) {
+		printf("bangerd is not running\n");
+		return 0;
+	}
+	if (client_open(&c->paths, 0, &cl, e) < 0)
+		return -1;
+	c->client = cl;
+	if (client_call(cl, "GET", "/v1/daemon", NULL, &st, e) < 0)
+		return -1;
+	pid = (pid_t)json_integer_value(json_object_get(st, "pid"));
+	json_decref(st);
+	if (client_call(cl, "POST", "/v1/daemon/stop", NULL, &r, e) < 0)
+		return -1;
+	json_decref(r);
+	t0 = mono_ms();
+	while (proc_alive(pid, -1) || client_ping(c->paths.socket)) {
+		if (mono_ms() - t0 > 30000) {
+			err_set(e, ERR_UNAVAILABLE, "bangerd (pid %d) did not stop within 30 s", (int)pid);
+			err_log(e, c->paths.log);
+			return -1;
+		}
+		nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+	}
+	printf("bangerd stopped (VMs keep running)\n");
+	return 0;
+}
+
+/* `daemon logs`: bangerd.log as readable lines, or raw JSON. */
+struct log_filter {
+	const char *vm;
+	enum log_level min;
+	int json;
+};
+
+static void print_log_line(const char *line, const struct log_filter *f)
+{
+	json_t *j = json_loads(line, 0, NULL);
+	enum log_level lv = LOG_INFO;
+	const char *k;
+	json_t *v;
+
+	if (!j)
+		return;
+	log_level_parse(js(j, "level"), &lv, NULL);
+	if (lv < f->min || (f->vm && strcmp(js(j, "vm"), f->vm) != 0)) {
+		json_decref(j);
+		return;
+	}
+	if (f->json) {
+		printf("%s\n", line);
+		json_decref(j);
+		return;
+	}
+	printf("%s %-5s %s", js(j, "time"), js(j, "level"), js(j, "msg"));
+	json_object_foreach(j, k, v) {
+		if (!strcmp(k, "time") || !strcmp(k, "level") || !strcmp(k, "msg"))
+			continue;
+		if (json_is_string(v))
+			printf(" %s=%s", k, json_string_value(v));
+		else {
+			char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+			printf(" %s=%s", k, s ? s : "?");
+			free(s);
+		}
+	}
+	printf("\n");
+	json_decref(j);
+}
+
+static int cmd_logs(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+		    struct err *e)
+{
+	struct log_filter f = {NULL, LOG_DEBUG, 0};
+	int follow = 0;
+	FILE *in;
+	char *line = NULL;
+	size_t cap = 0;
+	long long off = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--follow"))
+			follow = 1;
+		else if (!strcmp(argv[i], "--json"))
+			f.json = 1;
+		else if (!strcmp(argv[i], "--vm") && i + 1 < argc)
+			f.vm = argv[++i];
+		else if (!strcmp(argv[i], "--level") && i + 1 < argc) {
+			if (log_level_parse(argv[++i], &f.min, e) < 0)
+				return err_wrap(e, "daemon logs --level");
+		} else
+			return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[i]);
+	}
+	for (;;) {
+		in = fopen(c->paths.log, "re");
+		if (!in && !follow)
+			return err_errno(e, errno, "open %s", c->paths.log);
+		if (in) {
+			fseek(in, off, SEEK_SET);
+			while (getline(&line, &cap, in) > 0) {
+				size_t n = strlen(line);
+
+				if (line[n - 1] != '\n')
+					break; /* partial line: read it next round */
+				line[n - 1] = '\0';
+				off += (long long)n;
+				print_log_line(line, &f);
+			}
+			fclose(in);
+			fflush(stdout);
+		}
+		if (!follow)
+			break;
+		nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+	}
+	free(line);
+	return 0;
+}
+
+const struct cli_cmd cli_daemon_cmds[] = {
+	{"daemon", "status", "[--json]", "show the daemon's pid, socket and log",
+	 "  --json  print JSON\n", cmd_status},
+	{"daemon", "socket", "", "print the API socket path", NULL, cmd_socket},
+	{"daemon", "stop", "", "stop bangerd (running VMs keep running)", NULL, cmd_stop},
+	{"daemon", "logs", "[-f] [--level LEVEL] [--vm NAME] [--json]",
+	 "print bangerd.log as readable lines",
+	 "  -f, --follow     keep printing new lines\n"
+	 "  --level LEVEL    only this level and above (debug, info, warn, error)\n"
+	 "  --vm NAME        only lines about this VM\n"
+	 "  --json           print the raw JSON lines\n",
+	 cmd_logs},
+	{NULL, NULL, NULL, NULL, NULL, NULL},
+};

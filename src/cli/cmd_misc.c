@@ -1,0 +1,35 @@
+/* cmd_misc: top-level commands (`banger ssh-config`). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/vm_ssh.h"
+
+static int cmd_ssh_config(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+			  struct err *e)
+{
+	struct client *cl;
+	json_t *st = NULL, *resp = NULL, *vm;
+	size_t i;
+
+	if (argc > 1)
+		return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[1]);
+	if (!(cl = cli_client(c, e)) || client_call(cl, "GET", "/v1/daemon", NULL, &st, e) < 0 ||
+	    client_call(cl, "GET", "/v1/vms", NULL, &resp, e) < 0) {
+		json_decref(st);
+		return -1;
+	}
+	printf("# banger VMs. Save this output to a file and add `Include FILE` to "
+	       "~/.ssh/config.\n\n");
+	json_array_foreach(json_object_get(resp, "vms"), i, vm)
+		vm_ssh_config_block(vm, st);
+	json_decref(st);
+	json_decref(resp);
+	return 0;
+}
+
+const struct cli_cmd cli_misc_cmds[] = {
+	{NULL, "ssh-config", "", "print ssh_config Host blocks for all VMs (for editors' remote SSH)",
+	 NULL, cmd_ssh_config},
+	{NULL, NULL, NULL, NULL, NULL, NULL},
+};

@@ -1,0 +1,538 @@
+/* cmd_vm: `banger vm ...`. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/vm_ssh.h"
+#include "util/buf.h"
+
+/* Helpers over JSON VM objects. */
+static const char *js(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+static long long ji(json_t *o, const char *k)
+{
+	return (long long)json_integer_value(json_object_get(o, k));
+}
+
+static char *vm_path(const char *name, const char *suffix)
+{
+	char *esc = client_escape(name), *p = xasprintf("/v1/vms/%s%s", esc, suffix);
+
+	free(esc);
+	return p;
+}
+
+static int get_vm(struct cli *c, const char *name, json_t **vm, struct err *e)
+{
+	struct client *cl = cli_client(c, e);
+	char *p;
+	int ret;
+
+	if (!cl)
+		return -1;
+	p = vm_path(name, "");
+	ret = client_call(cl, "GET", p, NULL, vm, e);
+	free(p);
+	return ret;
+}
+
+static int on_progress(void *ctx, json_t *line)
+{
+	json_t **result = ctx;
+	const char *p = json_string_value(json_object_get(line, "progress"));
+
+	if (p) {
+		fprintf(stderr, "... %s\n", p);
+		return 0;
+	}
+	json_decref(*result);
+	*result = json_incref(line);
+	return 0;
+}
+
+static void print_created(json_t *vm)
+{
+	printf("%s: %s%s%s%s\n", js(vm, "name"), js(vm, "state"), js(vm, "address")[0] ? ", " : "",
+	       js(vm, "address"), js(vm, "address")[0] ? "" : "");
+	if (strcmp(js(vm, "state"), "running") == 0)
+		printf("  ssh:  banger vm ssh %s\n", js(vm, "name"));
+	else
+		printf("  start: banger vm start %s\n", js(vm, "name"));
+	if (js(vm, "last_error")[0])
+		printf("  last error: %s\n", js(vm, "last_error"));
+}
+
+static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+		      struct err *e)
+{
+	static const struct option opts[] = {
+		{"name", required_argument, 0, 'n'},  {"image", required_argument, 0, 'i'},
+		{"vcpu", required_argument, 0, 'c'},  {"memory", required_argument, 0, 'm'},
+		{"disk-size", required_argument, 0, 'd'}, {"nat", no_argument, 0, 'N'},
+		{"no-start", no_argument, 0, 'S'},    {"vmm", required_argument, 0, 'v'},
+		{"json", no_argument, 0, 'j'},        {0, 0, 0, 0},
+	};
+	json_t *body = json_object(), *result = NULL;
+	struct client *cl;
+	int o, json = 0, ret = -1;
+
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		char *end;
+		long long v;
+
+		switch (o) {
+		case 'n':
+			json_object_set_new(body, "name", json_string(optarg));
+			break;
+		case 'i':
+			json_object_set_new(body, "image", json_string(optarg));
+			break;
+		case 'c':
+		case 'm':
+			v = strtoll(optarg, &end, 10);
+			if (!*optarg || *end || v <= 0) {
+				cli_usage_error(cmd, e, "--%s needs a positive whole number, not \"%s\"",
+						o == 'c' ? "vcpu" : "memory", optarg);
+				goto out;
+			}
+			json_object_set_new(body, o == 'c' ? "vcpu" : "memory_mib", json_integer(v));
+			break;
+		case 'd':
+			json_object_set_new(body, "disk_size", json_string(optarg));
+			break;
+		case 'N':
+			json_object_set_new(body, "nat", json_true());
+			break;
+		case 'S':
+			json_object_set_new(body, "no_start", json_true());
+			break;
+		case 'v':
+			json_object_set_new(body, "vmm", json_string(optarg));
+			break;
+		case 'j':
+			json = 1;
+			break;
+		default:
+			cli_usage_error(cmd, e, "unknown option %s", argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		cli_usage_error(cmd, e, "unexpected argument \"%s\" (give the name with --name)",
+				argv[optind]);
+		goto out;
+	}
+	if (!(cl = cli_client(c, e)))
+		goto out;
+	if (client_stream(cl, "POST", "/v1/vms?stream=1", body, on_progress, &result, e) < 0)
+		goto out;
+	if (!result) {
+		err_set(e, ERR_UNAVAILABLE, "the daemon ended the request without a result");
+		goto out;
+	}
+	if (json_object_get(result, "error")) {
+		json_t *er = json_object_get(result, "error");
+
+		err_set(e, err_code_from_name(js(er, "code")), "%s", js(er, "message"));
+		if (js(er, "hint")[0])
+			err_hint(e, "%s", js(er, "hint"));
+		if (js(er, "log")[0])
+			err_log(e, js(er, "log"));
+		goto out;
+	}
+	if (json)
+		cli_print_json(json_object_get(result, "result"));
+	else
+		print_created(json_object_get(result, "result"));
+	ret = 0;
+out:
+	json_decref(body);
+	json_decref(result);
+	return ret;
+}
+
+static int has_flag(int argc, char **argv, const char *flag)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], flag) == 0)
+			return 1;
+	return 0;
+}
+
+static int cmd_list(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+		    struct err *e)
+{
+	struct client *cl;
+	json_t *resp = NULL, *vms, *vm;
+	size_t i;
+
+	for (int a = 1; a < argc; a++)
+		if (strcmp(argv[a], "--json"))
+			return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[a]);
+	if (!(cl = cli_client(c, e)) || client_call(cl, "GET", "/v1/vms", NULL, &resp, e) < 0)
+		return -1;
+	vms = json_object_get(resp, "vms");
+	if (has_flag(argc, argv, "--json")) {
+		cli_print_json(vms);
+		json_decref(resp);
+		return 0;
+	}
+	printf("%-24s %-9s %-10s %4s %7s %7s %-15s %s\n", "NAME", "STATE", "IMAGE", "VCPU", "MEMORY",
+	       "DISK", "ADDRESS", "UPTIME");
+	json_array_foreach(vms, i, vm) {
+		char mem[16], disk[16], up[16];
+
+		cli_fmt_bytes(ji(vm, "memory_mib") << 20, mem, sizeof(mem));
+		cli_fmt_bytes(ji(vm, "disk_size"), disk, sizeof(disk));
+		cli_fmt_duration(ji(vm, "uptime_s"), up, sizeof(up));
+		printf("%-24s %-9s %-10s %4lld %7s %7s %-15s %s\n", js(vm, "name"), js(vm, "state"),
+		       js(vm, "image"), ji(vm, "vcpu"), mem, disk,
+		       js(vm, "address")[0] ? js(vm, "address") : "-", up);
+	}
+	if (json_array_size(vms) == 0)
+		printf("(no VMs yet: banger vm create --name NAME)\n");
+	json_decref(resp);
+	return 0;
+}
+
+static void show_line(const char *k, const char *v)
+{
+	printf("%-14s %s\n", k, v && v[0] ? v : "-");
+}
+
+static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+		    struct err *e)
+{
+	const char *name = NULL;
+	json_t *vm = NULL;
+	char buf[128], a[16], b[16];
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			continue;
+		if (argv[i][0] == '-' || name)
+			return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[i]);
+		name = argv[i];
+	}
+	if (!name)
+		return cli_usage_error(cmd, e, "which VM? give its name");
+	if (get_vm(c, name, &vm, e) < 0)
+		return -1;
+	if (has_flag(argc, argv, "--json")) {
+		cli_print_json(vm);
+		json_decref(vm);
+		return 0;
+	}
+	show_line("name", js(vm, "name"));
+	show_line("id", js(vm, "id"));
+	show_line("state", js(vm, "state"));
+	show_line("image", js(vm, "image"));
+	snprintf(buf, sizeof(buf), "%s (%s)", js(vm, "vmm"),
+		 js(vm, "accel")[0] ? js(vm, "accel") : "kvm");
+	show_line("vmm", strcmp(js(vm, "vmm"), "qemu") == 0 ? buf : js(vm, "vmm"));
+	snprintf(buf, sizeof(buf), "%lld", ji(vm, "vcpu"));
+	show_line("vcpu", buf);
+	cli_fmt_bytes(ji(vm, "memory_mib") << 20, a, sizeof(a));
+	show_line("memory", a);
+	show_line("address", js(vm, "address"));
+	show_line("dns name", js(vm, "dns_name"));
+	show_line("mac", js(vm, "mac"));
+	show_line("nat", json_is_true(json_object_get(vm, "nat")) ? "on" : "off");
+	if (ji(vm, "pid")) {
+		snprintf(buf, sizeof(buf), "%lld", ji(vm, "pid"));
+		show_line("pid", buf);
+	}
+	cli_fmt_duration(ji(vm, "uptime_s"), buf, sizeof(buf));
+	show_line("uptime", buf);
+	cli_fmt_bytes(json_integer_value(json_object_get(json_object_get(vm, "overlay"),
+							 "allocated_bytes")), a, sizeof(a));
+	cli_fmt_bytes(ji(vm, "overlay_size"), b, sizeof(b));
+	snprintf(buf, sizeof(buf), "%s used of %s", a, b);
+	show_line("overlay", buf);
+	cli_fmt_bytes(json_integer_value(json_object_get(json_object_get(vm, "work_disk"),
+							 "allocated_bytes")), a, sizeof(a));
+	cli_fmt_bytes(ji(vm, "disk_size"), b, sizeof(b));
+	snprintf(buf, sizeof(buf), "%s used of %s", a, b);
+	show_line("work disk", buf);
+	show_line("directory", js(vm, "dir"));
+	show_line("console log", js(vm, "console_log"));
+	show_line("last exit", js(vm, "last_exit"));
+	show_line("last error", js(vm, "last_error"));
+	json_decref(vm);
+	return 0;
+}
+
+/* start/stop/restart/kill/delete over several names: one line each. */
+static int each_name(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+		     const char *method, const char *suffix, json_t *body, const char *done,
+		     struct err *e)
+{
+	struct client *cl;
+	int failed = 0, n = 0;
+
+	for (int i = 1; i < argc; i++) {
+		json_t *vm = NULL;
+		struct err one;
+		char *p;
+
+		if (argv[i][0] == '-')
+			continue;
+		n++;
+		if (!(cl = cli_client(c, e)))
+			return -1;
+		err_clear(&one);
+		p = vm_path(argv[i], suffix);
+		if (client_call(cl, method, p, body, &vm, &one) < 0) {
+			cli_print_error("banger", &one);
+			failed = 1;
+		} else {
+			printf("%s: %s\n", argv[i], done ? done : js(vm, "state"));
+		}
+		free(p);
+		json_decref(vm);
+	}
+	if (n == 0)
+		return cli_usage_error(cmd, e, "give at least one VM name");
+	return failed;
+}
+
+static int check_opts(const struct cli_cmd *cmd, int argc, char **argv, const char *const *ok,
+		      struct err *e)
+{
+	for (int i = 1; i < argc; i++) {
+		int good = argv[i][0] != '-';
+
+		for (const char *const *o = ok; *o && !good; o++)
+			good = strcmp(argv[i], *o) == 0;
+		if (!good)
+			return cli_usage_error(cmd, e, "unknown option %s", argv[i]);
+	}
+	return 0;
+}
+
+static int cmd_power(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+		     struct err *e)
+{
+	static const char *const none[] = {NULL};
+	char suffix[32];
+
+	if (check_opts(cmd, argc, argv, none, e) < 0)
+		return -1;
+	snprintf(suffix, sizeof(suffix), "/%s", cmd->name);
+	return each_name(c, cmd, argc, argv, "POST", suffix, NULL, NULL, e);
+}
+
+static int cmd_kill(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+		    struct err *e)
+{
+	json_t *body = json_object();
+	char **names = xcalloc((size_t)argc + 1, sizeof(char *));
+	int n = 0, ret;
+
+	names[n++] = argv[0];
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--signal") == 0 || strcmp(argv[i], "-s") == 0) {
+			if (i + 1 >= argc) {
+				ret = cli_usage_error(cmd, e, "--signal needs a value");
+				goto out;
+			}
+			json_object_set_new(body, "signal", json_string(argv[++i]));
+		} else if (strncmp(argv[i], "--signal=", 9) == 0) {
+			json_object_set_new(body, "signal", json_string(argv[i] + 9));
+		} else if (argv[i][0] == '-') {
+			ret = cli_usage_error(cmd, e, "unknown option %s", argv[i]);
+			goto out;
+		} else {
+			names[n++] = argv[i];
+		}
+	}
+	ret = each_name(c, cmd, n, names, "POST", "/kill", body, NULL, e);
+out:
+	free(names);
+	json_decref(body);
+	return ret;
+}
+
+static int cmd_delete(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+		      struct err *e)
+{
+	static const char *const ok[] = {"--force", "-f", NULL};
+
+	if (check_opts(cmd, argc, argv, ok, e) < 0)
+		return -1;
+	return each_name(c, cmd, argc, argv, "DELETE",
+			 has_flag(argc, argv, "--force") || has_flag(argc, argv, "-f") ? "?force=1"
+											 : "",
+			 NULL, "deleted", e);
+}
+
+static int cmd_set(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+		   struct err *e)
+{
+	json_t *body = json_object(), *vm = NULL;
+	const char *name = NULL;
+	struct client *cl;
+	char *p = NULL;
+	int ret = -1;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--nat") || !strcmp(a, "--no-nat")) {
+			json_object_set_new(body, "nat", json_boolean(!strcmp(a, "--nat")));
+		} else if (!strcmp(a, "--memory") || !strcmp(a, "--vcpu") || !strcmp(a, "--disk-size")) {
+			char *end;
+			long long v;
+
+			if (i + 1 >= argc) {
+				cli_usage_error(cmd, e, "%s needs a value", a);
+				goto out;
+			}
+			if (!strcmp(a, "--disk-size")) {
+				json_object_set_new(body, "disk_size", json_string(argv[++i]));
+				continue;
+			}
+			v = strtoll(argv[++i], &end, 10);
+			if (!*argv[i] || *end || v <= 0) {
+				cli_usage_error(cmd, e, "%s needs a positive whole number, not \"%s\"",
+						a, argv[i]);
+				goto out;
+			}
+			json_object_set_new(body, !strcmp(a, "--vcpu") ? "vcpu" : "memory_mib",
+					    json_integer(v));
+		} else if (a[0] == '-' || name) {
+			cli_usage_error(cmd, e, "unexpected argument \"%s\"", a);
+			goto out;
+		} else {
+			name = a;
+		}
+	}
+	if (!name) {
+		cli_usage_error(cmd, e, "which VM? give its name");
+		goto out;
+	}
+	if (json_object_size(body) == 0) {
+		cli_usage_error(cmd, e, "nothing to change");
+		goto out;
+	}
+	if (!(cl = cli_client(c, e)))
+		goto out;
+	p = vm_path(name, "");
+	if (client_call(cl, "PATCH", p, body, &vm, e) < 0)
+		goto out;
+	printf("%s: updated (vcpu %lld, memory %lld MiB, disk %lld bytes, nat %s)\n", name,
+	       ji(vm, "vcpu"), ji(vm, "memory_mib"), ji(vm, "disk_size"),
+	       json_is_true(json_object_get(vm, "nat")) ? "on" : "off");
+	ret = 0;
+out:
+	free(p);
+	json_decref(vm);
+	json_decref(body);
+	return ret;
+}
+
+static int cmd_ssh(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+		   struct err *e)
+{
+	json_t *vm = NULL, *st = NULL;
+	struct client *cl;
+	int ret;
+
+	if (argc < 2 || argv[1][0] == '-')
+		return cli_usage_error(cmd, e, "which VM? give its name");
+	if (argc > 2 && strcmp(argv[2], "--") != 0)
+		return cli_usage_error(cmd, e, "put the command after \"--\"");
+	if (get_vm(c, argv[1], &vm, e) < 0)
+		return -1;
+	if (!(cl = cli_client(c, e)) || client_call(cl, "GET", "/v1/daemon", NULL, &st, e) < 0) {
+		json_decref(vm);
+		return -1;
+	}
+	ret = vm_ssh_exec(vm, st, argc > 3 ? argc - 3 : 0, argv + 3, e);
+	json_decref(vm);
+	json_decref(st);
+	return ret;
+}
+
+static int cmd_logs(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+		    struct err *e)
+{
+	const char *name = NULL;
+	long lines = 50;
+	int follow = 0, ret;
+	json_t *vm = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--follow")) {
+			follow = 1;
+		} else if (!strcmp(argv[i], "-n") || !strcmp(argv[i], "--lines")) {
+			char *end;
+
+			if (i + 1 >= argc || (lines = strtol(argv[++i], &end, 10)) < 0 || *end)
+				return cli_usage_error(cmd, e, "-n needs a number of lines");
+		} else if (argv[i][0] == '-' || name) {
+			return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[i]);
+		} else {
+			name = argv[i];
+		}
+	}
+	if (!name)
+		return cli_usage_error(cmd, e, "which VM? give its name");
+	if (get_vm(c, name, &vm, e) < 0)
+		return -1;
+	ret = cli_tail_file(js(vm, "console_log"), lines, follow, e);
+	json_decref(vm);
+	return ret;
+}
+
+const struct cli_cmd cli_vm_cmds[] = {
+	{"vm", "create",
+	 "[--name N] [--image I] [--vcpu N] [--memory MiB] [--disk-size SIZE] [--nat] [--no-start] "
+	 "[--vmm auto|firecracker|qemu] [--json]",
+	 "create a VM and boot it",
+	 "  --name N          DNS-label name (default: a generated adjective-animal)\n"
+	 "  --image I         base image (default: \"default\", the runtime bundle's)\n"
+	 "  --vcpu N          virtual CPUs (default 2)\n"
+	 "  --memory MiB      memory in MiB (default 1024)\n"
+	 "  --disk-size SIZE  work disk at /root, e.g. 16G (default 16G)\n"
+	 "  --nat             give the VM outbound internet access through the host\n"
+	 "  --no-start        create the disks but do not boot\n"
+	 "  --vmm V           auto (default), firecracker or qemu\n"
+	 "  --json            print the VM as JSON\n",
+	 cmd_create},
+	{"vm", "list", "[--json]", "list VMs", "  --json  print JSON\n", cmd_list},
+	{"vm", "show", "NAME [--json]", "show everything about a VM", "  --json  print JSON\n",
+	 cmd_show},
+	{"vm", "start", "NAME...", "boot stopped VMs", NULL, cmd_power},
+	{"vm", "stop", "NAME...",
+	 "shut VMs down (ctrl-alt-del, then SIGTERM, then SIGKILL)", NULL, cmd_power},
+	{"vm", "restart", "NAME...", "stop and start VMs", NULL, cmd_power},
+	{"vm", "kill", "[--signal SIG] NAME...", "send a signal to VMs' VMM processes",
+	 "  --signal SIG  TERM, KILL (default), INT, QUIT, HUP, USR1, USR2, ...\n", cmd_kill},
+	{"vm", "delete", "[--force] NAME...", "delete VMs and all their files",
+	 "  --force  stop a running VM first\n", cmd_delete},
+	{"vm", "set", "NAME [--memory MiB] [--vcpu N] [--disk-size SIZE] [--nat|--no-nat]",
+	 "change a VM's settings (memory, vCPU and disk while stopped)",
+	 "  --memory MiB      memory in MiB\n"
+	 "  --vcpu N          virtual CPUs\n"
+	 "  --disk-size SIZE  grow the work disk (shrinking is refused)\n"
+	 "  --nat, --no-nat   turn NAT on or off (also while running)\n",
+	 cmd_set},
+	{"vm", "ssh", "NAME [-- COMMAND...]", "open a shell (or run a command) in a VM over SSH",
+	 NULL, cmd_ssh},
+	{"vm", "logs", "NAME [-f] [-n LINES]", "print a VM's console and VMM log",
+	 "  -f, --follow  keep printing new lines\n  -n LINES      lines to print first (default 50)\n",
+	 cmd_logs},
+	{NULL, NULL, NULL, NULL, NULL, NULL},
+};

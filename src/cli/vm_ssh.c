@@ -1,0 +1,131 @@
+/* vm_ssh: see vm_ssh.h. */
+#include "cli/vm_ssh.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/log.h"
+
+static const char *js(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+/* 1 when something accepts TCP connections on addr:22. */
+static int port_open(const char *addr)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(22)};
+	struct pollfd p;
+	int fd, ok = 0;
+
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+		return 0;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		ok = 1;
+	} else if (errno == EINPROGRESS) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		p.fd = fd;
+		p.events = POLLOUT;
+		if (poll(&p, 1, 1000) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0)
+			ok = err == 0;
+	}
+	close(fd);
+	return ok;
+}
+
+int vm_ssh_exec(json_t *vm, json_t *st, int argc, char **argv, struct err *e)
+{
+	const char *addr = js(vm, "address"), *name = js(vm, "name");
+	char *uk, *kh, *dest;
+	const char **args;
+	long long deadline;
+	int n = 0, waited = 0;
+	const char *tmo = getenv("BANGER_SSH_WAIT");
+
+	if (strcmp(js(vm, "state"), "running") != 0) {
+		err_set(e, ERR_STATE, "vm ssh %s: the VM is %s", name, js(vm, "state"));
+		err_hint(e, "start it with `banger vm start %s`", name);
+		return -1;
+	}
+	if (!addr[0]) {
+		err_set(e, ERR_STATE, "vm ssh %s: the VM has no network address", name);
+		err_hint(e, "networking is off; see `banger daemon status`");
+		return -1;
+	}
+	deadline = mono_ms() + (tmo ? atoll(tmo) : 180) * 1000;
+	while (!port_open(addr)) {
+		if (mono_ms() > deadline) {
+			err_set(e, ERR_UNAVAILABLE, "vm ssh %s: nothing answers on %s port 22", name,
+				addr);
+			err_log(e, js(vm, "console_log"));
+			err_hint(e, "the guest may still be booting or sshd failed; check the console log");
+			return -1;
+		}
+		if (!waited++)
+			fprintf(stderr, "waiting for %s to accept SSH on %s...\n", name, addr);
+		nanosleep(&(struct timespec){0, 250 * 1000 * 1000}, NULL);
+	}
+	uk = xasprintf("IdentityFile=%s", js(st, "ssh_key"));
+	kh = xasprintf("UserKnownHostsFile=%s", js(st, "known_hosts"));
+	dest = xasprintf("root@%s", addr);
+	args = xcalloc((size_t)argc + 24, sizeof(char *));
+	args[n++] = "ssh";
+	args[n++] = "-o";
+	args[n++] = uk;
+	args[n++] = "-o";
+	args[n++] = kh;
+	args[n++] = "-o";
+	args[n++] = "StrictHostKeyChecking=yes";
+	args[n++] = "-o";
+	args[n++] = "IdentitiesOnly=yes";
+	args[n++] = "-o";
+	args[n++] = "GlobalKnownHostsFile=/dev/null";
+	args[n++] = "-o";
+	args[n++] = "LogLevel=ERROR";
+	args[n++] = dest;
+	if (argc > 0)
+		args[n++] = "--";
+	for (int i = 0; i < argc; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	fflush(NULL);
+	execvp("ssh", (char *const *)args);
+	err_errno(e, errno, "vm ssh %s: run ssh", name);
+	if (errno == ENOENT)
+		err_hint(e, "install it: apt-get install openssh-client");
+	free(uk);
+	free(kh);
+	free(dest);
+	free(args);
+	return -1;
+}
+
+void vm_ssh_config_block(json_t *vm, json_t *st)
+{
+	const char *name = js(vm, "name");
+
+	printf("Host %s %s.vm\n", name, name);
+	printf("    HostName %s\n", js(vm, "address")[0] ? js(vm, "address") : name);
+	printf("    User root\n");
+	printf("    IdentityFile %s\n", js(st, "ssh_key"));
+	printf("    IdentitiesOnly yes\n");
+	printf("    UserKnownHostsFile %s\n", js(st, "known_hosts"));
+	printf("    StrictHostKeyChecking yes\n\n");
+}

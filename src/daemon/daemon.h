@@ -1,0 +1,44 @@
+/*
+ * daemon: bangerd's shared context, handed to every part of the daemon.
+ *
+ * Lock order: d->lock (VM state transitions and the runtime table) may be
+ * taken while holding nothing; no other daemon lock is held while waiting
+ * for a VMM or a host command.
+ */
+#ifndef BANGER_DAEMON_DAEMON_H
+#define BANGER_DAEMON_DAEMON_H
+
+#include <pthread.h>
+#include <signal.h>
+
+#include "config/config.h"
+#include "store/store.h"
+#include "util/log.h"
+
+struct supervisor;
+struct events;
+struct netstate;
+struct dnsstate;
+
+struct daemon {
+	struct paths paths;
+	struct config cfg;
+	struct logger *log;
+	struct store *store;
+	char *runtime_dir;  /* runtime bundle directory */
+	char *exe_dir;      /* where bangerd lives (to find banger-netd) */
+	pthread_mutex_t lock;
+	pthread_cond_t changed; /* broadcast whenever a VM's process state changes */
+	struct supervisor *sup;
+	struct events *events;
+	struct netstate *net;
+	struct dnsstate *dns;
+	volatile sig_atomic_t shutting_down;
+	int wake_fd;        /* eventfd written to end the main loop */
+	long long started_ms;
+};
+
+/* Asks the main loop to shut down (API "daemon stop", SIGTERM). */
+void daemon_request_shutdown(struct daemon *d);
+
+#endif

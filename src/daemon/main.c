@@ -1,0 +1,206 @@
+/*
+ * bangerd: the banger daemon. Owns the state database, supervises one VMM
+ * process per running VM, and serves the API on a Unix socket. The CLI
+ * starts it on demand. SIGTERM (or `banger daemon stop`) shuts it down
+ * cleanly; running VMs keep running and are re-adopted at the next start.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "daemon/events.h"
+#include "daemon/images.h"
+#include "daemon/routes.h"
+#include "daemon/server.h"
+#include "daemon/supervisor.h"
+#include "daemon/vm.h"
+#include "daemon/vm_net.h"
+#include "util/buf.h"
+#include "util/fs.h"
+
+void daemon_request_shutdown(struct daemon *d)
+{
+	uint64_t one = 1;
+
+	d->shutting_down = 1;
+	if (write(d->wake_fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+/* Takes the single-daemon lock (flock on the pid file, released by the
+ * kernel if we die) and writes our pid. */
+static int lock_pidfile(const char *path, struct err *e)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	char buf[32];
+	ssize_t n;
+
+	if (fd < 0)
+		return err_errno(e, errno, "open %s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		close(fd);
+		err_set(e, ERR_CONFLICT, "another bangerd is already running (pid %s)",
+			buf[0] ? buf : "?");
+		err_hint(e, "use it, or stop it with `banger daemon stop`");
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, strlen(buf), 0) < 0) {
+		close(fd);
+		return err_errno(e, errno, "write %s", path);
+	}
+	return fd;
+}
+
+static char *exe_dir(void)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return xstrdup(".");
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	return xstrdup(exe);
+}
+
+static int setup(struct daemon *d, struct err *e)
+{
+	enum log_level lv;
+
+	if (paths_init(&d->paths, e) < 0 || config_load(&d->cfg, &d->paths, e) < 0 ||
+	    log_level_parse(d->cfg.log_level, &lv, e) < 0 || paths_ensure(&d->paths, e) < 0)
+		return -1;
+	d->log = logger_open(d->paths.log, lv, e);
+	if (!d->log)
+		return -1;
+	d->runtime_dir = paths_runtime_dir(&d->cfg);
+	d->exe_dir = exe_dir();
+	return 0;
+}
+
+static void run(struct daemon *d, int sigfd)
+{
+	struct pollfd p[2] = {{sigfd, POLLIN, 0}, {d->wake_fd, POLLIN, 0}};
+
+	while (!d->shutting_down) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si))
+				log_info(d->log, "signal received, shutting down",
+					 LF_S("signal", strsignal((int)si.ssi_signo)));
+			break;
+		}
+		if (p[1].revents & POLLIN)
+			break;
+	}
+	d->shutting_down = 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = {0};
+	struct server *srv = NULL;
+	struct err e;
+	sigset_t mask;
+	int sigfd = -1, pidfd = -1, rc = 1;
+	char msg[ERR_MSG_MAX + ERR_AUX_MAX * 2];
+
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		printf("bangerd %s\n", BANGER_VERSION);
+		return 0;
+	}
+	if (argc > 1) {
+		printf("usage: bangerd\n\nThe banger daemon. `banger` starts it when needed; see "
+		       "`banger daemon --help`.\n");
+		return strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ? 0 : 2;
+	}
+	err_clear(&e);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	/* Blocked before any thread starts, so only the signalfd sees them. */
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	d.wake_fd = eventfd(0, EFD_CLOEXEC);
+	d.started_ms = mono_ms();
+	pthread_mutex_init(&d.lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_cond_init(&d.changed, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	if (setup(&d, &e) < 0)
+		goto out;
+	pidfd = lock_pidfile(d.paths.pid_file, &e);
+	if (pidfd < 0)
+		goto out;
+	if (store_open(d.paths.db, &d.store, &e) < 0)
+		goto out;
+	events_init(&d);
+	if (sup_start(&d, &e) < 0)
+		goto out;
+	if (vmnet_init(&d, &e) < 0)
+		log_warn(d.log, "networking unavailable", LF_S("error", e.msg), LF_S("hint", e.hint));
+	err_clear(&e);
+	image_register_default(&d);
+	vm_reconcile(&d);
+	if (server_start(&d, routes, &srv, &e) < 0)
+		goto out;
+	log_info(d.log, "daemon started", LF_I("pid", getpid()), LF_S("path", d.paths.socket),
+		 LF_S("version", BANGER_VERSION));
+	run(&d, sigfd);
+	rc = 0;
+out:
+	if (rc != 0) {
+		err_format(&e, msg, sizeof(msg));
+		fprintf(stderr, "bangerd: %s\n", msg);
+		log_error(d.log, "daemon failed", LF_S("error", e.msg), LF_S("hint", e.hint));
+	}
+	d.shutting_down = 1;
+	events_done(&d);
+	server_stop(srv);
+	sup_stop(&d);
+	vmnet_done(&d);
+	store_close(d.store);
+	if (pidfd >= 0) {
+		unlink(d.paths.pid_file);
+		close(pidfd);
+	}
+	if (rc == 0)
+		log_info(d.log, "daemon stopped", LF_I("pid", getpid()));
+	logger_free(d.log);
+	config_free(&d.cfg);
+	paths_free(&d.paths);
+	free(d.runtime_dir);
+	free(d.exe_dir);
+	if (sigfd >= 0)
+		close(sigfd);
+	close(d.wake_fd);
+	pthread_cond_destroy(&d.changed);
+	pthread_mutex_destroy(&d.lock);
+	return rc;
+}

@@ -1,0 +1,325 @@
+/* routes: the /v1 API. Each handler validates its input strictly, calls the
+ * VM or image operation and maps the result to JSON. */
+#include "daemon/routes.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/events.h"
+#include "daemon/images.h"
+#include "daemon/ssh_keys.h"
+#include "daemon/stream.h"
+#include "daemon/vm.h"
+#include "daemon/vm_net.h"
+#include "util/buf.h"
+
+#define HANDLER(fn)                                                                            \
+	static int fn(struct daemon *d, const struct request *r, json_t **out, int *status,    \
+		      struct stream **st, struct err *e)
+#define UNUSED_ARGS (void)d, (void)r, (void)out, (void)status, (void)st, (void)e
+
+HANDLER(daemon_status)
+{
+	char *key = ssh_user_key_path(d), *kh = ssh_known_hosts_path(d);
+
+	UNUSED_ARGS;
+	*out = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o}", "pid",
+			 (int)getpid(), "version", BANGER_VERSION, "socket", d->paths.socket, "log",
+			 d->paths.log, "state_dir", d->paths.state_dir, "runtime_dir",
+			 d->runtime_dir, "log_level", d->cfg.log_level, "ssh_key", key,
+			 "known_hosts", kh, "uptime_ms", (json_int_t)(mono_ms() - d->started_ms),
+			 "network", vmnet_status(d));
+	free(key);
+	free(kh);
+	return 0;
+}
+
+HANDLER(daemon_stop)
+{
+	UNUSED_ARGS;
+	daemon_request_shutdown(d);
+	*out = json_pack("{s:b}", "stopping", 1);
+	return 0;
+}
+
+HANDLER(vm_list)
+{
+	struct store_vm *vms = NULL;
+	size_t n = 0;
+	json_t *arr;
+
+	UNUSED_ARGS;
+	if (store_vm_list(d->store, &vms, &n, e) < 0)
+		return -1;
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, vm_to_json(d, &vms[i]));
+	free(vms);
+	*out = json_pack("{s:o}", "vms", arr);
+	return 0;
+}
+
+HANDLER(vm_show)
+{
+	struct store_vm vm;
+
+	UNUSED_ARGS;
+	if (store_vm_get(d->store, r->arg, &vm, e) < 0)
+		return -1;
+	*out = vm_to_json(d, &vm);
+	return 0;
+}
+
+struct create_job {
+	struct daemon *d;
+	struct vm_create_req req;
+	json_t *body; /* keeps req's strings alive */
+	struct stream *st;
+};
+
+static json_t *result_or_error(struct daemon *d, int rc, const struct store_vm *vm,
+			       const struct err *e)
+{
+	json_t *err;
+
+	if (rc == 0)
+		return json_pack("{s:o}", "result", vm_to_json(d, vm));
+	err = json_pack("{s:s, s:s}", "code", err_code_name(e->code), "message", e->msg);
+	if (e->hint[0])
+		json_object_set_new(err, "hint", json_string(e->hint));
+	if (e->log[0])
+		json_object_set_new(err, "log", json_string(e->log));
+	return json_pack("{s:o}", "error", err);
+}
+
+static void *create_worker(void *arg)
+{
+	struct create_job *j = arg;
+	struct store_vm vm;
+	struct err e;
+	int rc;
+
+	err_clear(&e);
+	rc = vm_create(j->d, &j->req, j->st, &vm, &e);
+	stream_push(j->st, result_or_error(j->d, rc, &vm, &e));
+	stream_close(j->st);
+	stream_unref(j->st);
+	json_decref(j->body);
+	free(j);
+	return NULL;
+}
+
+HANDLER(vm_create_h)
+{
+	struct vm_create_req req = {0};
+	json_int_t vcpu = 0, mem = 0;
+	int nat = 0, no_start = 0;
+	const char *q = request_query(r, "stream");
+
+	UNUSED_ARGS;
+	if (request_unpack(r, e, "{s?s, s?s, s?I, s?I, s?s, s?s, s?b, s?b}", "name", &req.name,
+			   "image", &req.image, "vcpu", &vcpu, "memory_mib", &mem, "disk_size",
+			   &req.disk_size, "vmm", &req.vmm, "nat", &nat, "no_start", &no_start) < 0)
+		return -1;
+	req.vcpu = vcpu;
+	req.memory_mib = mem;
+	req.nat = nat;
+	req.no_start = no_start;
+	if (vcpu < 0 || mem < 0)
+		return err_set(e, ERR_INVALID, "vcpu and memory_mib must be positive");
+	if (q && strcmp(q, "1") == 0) {
+		struct create_job *j = xcalloc(1, sizeof(*j));
+		pthread_t t;
+
+		j->d = d;
+		j->req = req;
+		j->body = json_incref(r->body);
+		j->st = stream_new();
+		stream_ref(j->st);
+		*st = j->st;
+		if (pthread_create(&t, NULL, create_worker, j) != 0) {
+			stream_unref(j->st);
+			stream_unref(j->st);
+			json_decref(j->body);
+			free(j);
+			return err_set(e, ERR_INTERNAL, "cannot start a worker thread");
+		}
+		pthread_detach(t);
+		return 1;
+	}
+	{
+		struct store_vm vm;
+
+		if (vm_create(d, &req, NULL, &vm, e) < 0)
+			return -1;
+		*status = 201;
+		*out = vm_to_json(d, &vm);
+	}
+	return 0;
+}
+
+typedef int (*power_fn)(struct daemon *, const char *, struct store_vm *, struct err *);
+
+static int power(struct daemon *d, const struct request *r, json_t **out, power_fn fn,
+		 struct err *e)
+{
+	struct store_vm vm;
+
+	if (request_unpack(r, e, "{}") < 0)
+		return -1;
+	if (fn(d, r->arg, &vm, e) < 0)
+		return -1;
+	*out = vm_to_json(d, &vm);
+	return 0;
+}
+
+HANDLER(vm_start_h)
+{
+	UNUSED_ARGS;
+	return power(d, r, out, vm_start, e);
+}
+
+HANDLER(vm_stop_h)
+{
+	UNUSED_ARGS;
+	return power(d, r, out, vm_stop, e);
+}
+
+HANDLER(vm_restart_h)
+{
+	UNUSED_ARGS;
+	return power(d, r, out, vm_restart, e);
+}
+
+HANDLER(vm_kill_h)
+{
+	const char *sname = "KILL";
+	struct store_vm vm;
+	int sig;
+
+	UNUSED_ARGS;
+	if (request_unpack(r, e, "{s?s}", "signal", &sname) < 0 ||
+	    vm_signal_parse(sname, &sig, e) < 0 || vm_kill(d, r->arg, sig, &vm, e) < 0)
+		return -1;
+	*out = vm_to_json(d, &vm);
+	return 0;
+}
+
+HANDLER(vm_delete_h)
+{
+	const char *force = request_query(r, "force");
+
+	UNUSED_ARGS;
+	if (vm_delete(d, r->arg, force && strcmp(force, "1") == 0, e) < 0)
+		return -1;
+	*out = json_pack("{s:b}", "deleted", 1);
+	return 0;
+}
+
+HANDLER(vm_set_h)
+{
+	struct vm_set_req req = {0, 0, NULL, -1};
+	json_int_t vcpu = 0, mem = 0;
+	json_t *nat = NULL;
+	struct store_vm vm;
+
+	UNUSED_ARGS;
+	if (request_unpack(r, e, "{s?I, s?I, s?s, s?o}", "vcpu", &vcpu, "memory_mib", &mem,
+			   "disk_size", &req.disk_size, "nat", &nat) < 0)
+		return -1;
+	if (nat && !json_is_boolean(nat))
+		return err_set(e, ERR_INVALID, "nat must be true or false");
+	if (vcpu < 0 || mem < 0)
+		return err_set(e, ERR_INVALID, "vcpu and memory_mib must be positive");
+	req.vcpu = vcpu;
+	req.memory_mib = mem;
+	req.nat = nat ? json_is_true(nat) : -1;
+	if (vm_set(d, r->arg, &req, &vm, e) < 0)
+		return -1;
+	*out = vm_to_json(d, &vm);
+	return 0;
+}
+
+HANDLER(image_list)
+{
+	struct store_image *imgs = NULL;
+	size_t n = 0;
+	json_t *arr;
+
+	UNUSED_ARGS;
+	if (store_image_list(d->store, &imgs, &n, e) < 0)
+		return -1;
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, image_to_json(d, &imgs[i]));
+	free(imgs);
+	*out = json_pack("{s:o}", "images", arr);
+	return 0;
+}
+
+HANDLER(image_show)
+{
+	struct store_image img;
+
+	UNUSED_ARGS;
+	if (store_image_get(d->store, r->arg, &img, e) < 0)
+		return -1;
+	*out = image_to_json(d, &img);
+	return 0;
+}
+
+HANDLER(image_register_h)
+{
+	struct image_register_req req = {0};
+	struct store_image img;
+
+	UNUSED_ARGS;
+	if (request_unpack(r, e, "{s:s, s:s, s:s, s?s, s?s}", "name", &req.name, "rootfs",
+			   &req.rootfs, "kernel", &req.kernel, "initrd", &req.initrd,
+			   "modules_dir", &req.modules_dir) < 0)
+		return -1;
+	if (image_register(d, &req, &img, e) < 0)
+		return -1;
+	*status = 201;
+	*out = image_to_json(d, &img);
+	return 0;
+}
+
+HANDLER(image_delete_h)
+{
+	UNUSED_ARGS;
+	if (image_delete(d, r->arg, e) < 0)
+		return -1;
+	*out = json_pack("{s:b}", "deleted", 1);
+	return 0;
+}
+
+HANDLER(events_h)
+{
+	UNUSED_ARGS;
+	*st = events_subscribe(d);
+	stream_push(*st, json_pack("{s:s}", "type", "hello"));
+	return 1;
+}
+
+const struct route routes[] = {
+	{"GET", "/v1/daemon", daemon_status},
+	{"POST", "/v1/daemon/stop", daemon_stop},
+	{"GET", "/v1/events", events_h},
+	{"GET", "/v1/vms", vm_list},
+	{"POST", "/v1/vms", vm_create_h},
+	{"GET", "/v1/vms/{}", vm_show},
+	{"PATCH", "/v1/vms/{}", vm_set_h},
+	{"DELETE", "/v1/vms/{}", vm_delete_h},
+	{"POST", "/v1/vms/{}/start", vm_start_h},
+	{"POST", "/v1/vms/{}/stop", vm_stop_h},
+	{"POST", "/v1/vms/{}/restart", vm_restart_h},
+	{"POST", "/v1/vms/{}/kill", vm_kill_h},
+	{"GET", "/v1/images", image_list},
+	{"POST", "/v1/images", image_register_h},
+	{"GET", "/v1/images/{}", image_show},
+	{"DELETE", "/v1/images/{}", image_delete_h},
+	{NULL, NULL, NULL},
+};

@@ -1,0 +1,336 @@
+/* server: see server.h. */
+#include "daemon/server.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon/stream.h"
+#include "util/buf.h"
+
+struct server {
+	struct MHD_Daemon *mhd;
+	struct daemon *d;
+	const struct route *routes;
+	int fd;
+};
+
+/* Per-connection request state, kept across MHD's handler calls. */
+struct conn_ctx {
+	struct buf body;
+	int too_big;
+	int forbidden;
+	struct stream *stream;
+};
+
+const char *request_query(const struct request *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+int request_unpack(const struct request *r, struct err *e, const char *fmt, ...)
+{
+	json_error_t jerr;
+	va_list ap;
+	json_t *empty = NULL;
+	const json_t *body = r->body;
+	int rc;
+
+	if (!body)
+		body = empty = json_object();
+	va_start(ap, fmt);
+	rc = json_vunpack_ex((json_t *)body, &jerr, JSON_STRICT, fmt, ap);
+	va_end(ap);
+	json_decref(empty);
+	if (rc < 0)
+		return err_set(e, ERR_INVALID, "bad request body: %s", jerr.text);
+	return 0;
+}
+
+static int peer_allowed(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (!ci)
+		return 0;
+	if (getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return 0;
+	return cred.uid == getuid() || cred.uid == 0;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t len;
+
+	json_decref(body);
+	if (!text)
+		text = xstrdup("{}");
+	len = strlen(text);
+	text = xrealloc(text, len + 2);
+	text[len++] = '\n';
+	text[len] = '\0';
+	resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	ret = MHD_queue_response(c, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static json_t *error_json(const struct err *e)
+{
+	json_t *o = json_pack("{s:s, s:s}", "code", err_code_name(e->code), "message", e->msg);
+
+	if (e->hint[0])
+		json_object_set_new(o, "hint", json_string(e->hint));
+	if (e->log[0])
+		json_object_set_new(o, "log", json_string(e->log));
+	return json_pack("{s:o}", "error", o);
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, const struct err *e, int status)
+{
+	return send_json(c, status ? status : err_http_status(e->code), error_json(e));
+}
+
+/* Matches url against pattern; a "{}" segment captures into arg. */
+static int route_match(const char *pattern, const char *url, char *arg, size_t arglen)
+{
+	const char *p = pattern, *u = url;
+
+	arg[0] = '\0';
+	while (*p && *u) {
+		if (p[0] == '{' && p[1] == '}') {
+			size_t n = strcspn(u, "/");
+
+			if (n == 0 || n >= arglen)
+				return 0;
+			memcpy(arg, u, n);
+			arg[n] = '\0';
+			u += n;
+			p += 2;
+			continue;
+		}
+		if (*p++ != *u++)
+			return 0;
+	}
+	return *p == '\0' && *u == '\0';
+}
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *s = cls;
+	long n;
+
+	(void)pos;
+	/* Thread-per-connection: blocking here blocks only this client. A blank
+	 * line every few seconds lets us notice a client that went away. */
+	n = stream_read(s, buf, max, 5000);
+	if (n < 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n == 0) {
+		buf[0] = '\n';
+		return 1;
+	}
+	return n;
+}
+
+static void stream_done(void *cls)
+{
+	struct stream *s = cls;
+
+	stream_cancel(s);
+	stream_unref(s);
+}
+
+static enum MHD_Result send_stream(struct MHD_Connection *c, int status, struct stream *s)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, stream_reader, s, stream_done);
+	enum MHD_Result ret;
+
+	MHD_add_response_header(resp, "Content-Type", "application/x-ndjson");
+	ret = MHD_queue_response(c, (unsigned)(status ? status : 200), resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, const char *url,
+				const char *method, struct conn_ctx *ctx)
+{
+	struct request req = {.method = method, .url = url, .conn = c};
+	struct err e;
+	json_t *out = NULL;
+	struct stream *st = NULL;
+	int status = 200, path_known = 0, rc;
+	json_error_t jerr;
+
+	err_clear(&e);
+	if (ctx->body.len) {
+		req.body = json_loadb(ctx->body.data, ctx->body.len, JSON_REJECT_DUPLICATES, &jerr);
+		if (!req.body) {
+			err_set(&e, ERR_INVALID, "malformed JSON body: %s (line %d)", jerr.text,
+				jerr.line);
+			return send_error(c, &e, 400);
+		}
+		if (!json_is_object(req.body)) {
+			json_decref(req.body);
+			err_set(&e, ERR_INVALID, "request body must be a JSON object");
+			return send_error(c, &e, 400);
+		}
+	}
+	for (const struct route *r = srv->routes; r->method; r++) {
+		if (!route_match(r->pattern, url, req.arg, sizeof(req.arg)))
+			continue;
+		path_known = 1;
+		if (strcmp(r->method, method) != 0)
+			continue;
+		rc = r->fn(srv->d, &req, &out, &status, &st, &e);
+		json_decref(req.body);
+		if (rc == 1)
+			return send_stream(c, status, st);
+		if (rc < 0) {
+			log_debug(srv->d->log, "api request failed", LF_S("method", method),
+				  LF_S("path", url), LF_S("error", e.msg));
+			return send_error(c, &e, 0);
+		}
+		return send_json(c, status, out ? out : json_object());
+	}
+	json_decref(req.body);
+	if (path_known)
+		err_set(&e, ERR_INVALID, "method %s not allowed on %s", method, url);
+	else
+		err_set(&e, ERR_NOT_FOUND, "no such API path: %s %s", method, url);
+	return send_error(c, &e, path_known ? 405 : 404);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *data,
+				  size_t *data_size, void **con_cls)
+{
+	struct server *srv = cls;
+	struct conn_ctx *ctx = *con_cls;
+	struct err e;
+
+	(void)version;
+	if (!ctx) {
+		ctx = xcalloc(1, sizeof(*ctx));
+		ctx->forbidden = !peer_allowed(c);
+		*con_cls = ctx;
+		return MHD_YES;
+	}
+	if (*data_size) {
+		if (!ctx->forbidden && !ctx->too_big) {
+			if (ctx->body.len + *data_size > SERVER_MAX_BODY)
+				ctx->too_big = 1;
+			else
+				buf_append(&ctx->body, data, *data_size);
+		}
+		*data_size = 0;
+		return MHD_YES;
+	}
+	if (ctx->forbidden) {
+		err_set(&e, ERR_PERMISSION, "this banger daemon belongs to another user");
+		return send_error(c, &e, 403);
+	}
+	if (ctx->too_big) {
+		err_set(&e, ERR_INVALID, "request body larger than %d bytes", SERVER_MAX_BODY);
+		return send_error(c, &e, 400);
+	}
+	return dispatch(srv, c, url, method, ctx);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct conn_ctx *ctx = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (!ctx)
+		return;
+	buf_free(&ctx->body);
+	free(ctx);
+	*con_cls = NULL;
+}
+
+static int bind_socket(const char *path, struct err *e)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+	mode_t old;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return err_set(e, ERR_INVALID, "socket path %s is too long", path);
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return err_errno(e, errno, "socket");
+	/* The caller holds the pid-file lock, so any socket file left here
+	 * belongs to a daemon that died: replace it. */
+	unlink(path);
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		umask(old);
+		err_errno(e, errno, "bind %s", path);
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	chmod(path, 0600);
+	if (listen(fd, 64) < 0) {
+		err_errno(e, errno, "listen %s", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int server_start(struct daemon *d, const struct route *routes, struct server **out,
+		 struct err *e)
+{
+	struct server *s = xcalloc(1, sizeof(*s));
+
+	s->d = d;
+	s->routes = routes;
+	s->fd = bind_socket(d->paths.socket, e);
+	if (s->fd < 0) {
+		free(s);
+		return -1;
+	}
+	s->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
+				  0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->fd,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
+	if (!s->mhd) {
+		close(s->fd);
+		unlink(d->paths.socket);
+		free(s);
+		return err_set(e, ERR_INTERNAL, "cannot start the HTTP server on %s", d->paths.socket);
+	}
+	*out = s;
+	return 0;
+}
+
+void server_stop(struct server *s)
+{
+	if (!s)
+		return;
+	unlink(s->d->paths.socket);
+	/* MHD closes the listen socket it was given. */
+	MHD_stop_daemon(s->mhd);
+	free(s);
+}

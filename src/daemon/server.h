@@ -1,0 +1,53 @@
+/*
+ * server: the daemon's HTTP/1.1 + JSON API on a Unix socket (libmicrohttpd).
+ *
+ * One thread per connection, so a long request (a VM boot) never blocks
+ * another. Only the daemon's own user (and root) may talk to it: the peer's
+ * uid is checked with SO_PEERCRED and others get 403. Bodies over
+ * SERVER_MAX_BODY, malformed JSON and unknown fields get 400 with a JSON error.
+ */
+#ifndef BANGER_DAEMON_SERVER_H
+#define BANGER_DAEMON_SERVER_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "daemon/daemon.h"
+#include "util/err.h"
+
+#define SERVER_MAX_BODY (64 * 1024)
+
+struct server;
+
+struct request {
+	const char *method;
+	const char *url;      /* full path, e.g. /v1/vms/calm-otter/start */
+	char arg[128];        /* the {name} part of the route, "" if none */
+	json_t *body;         /* parsed JSON body or NULL when there was none */
+	void *conn;           /* struct MHD_Connection */
+};
+
+/* Query parameter value or NULL. */
+const char *request_query(const struct request *r, const char *key);
+
+/* A handler fills either *out (status 200/201 with JSON, stolen) or e. A
+ * handler that streams returns 1 after setting up *stream (see stream.h). */
+struct stream;
+typedef int (*route_fn)(struct daemon *d, const struct request *r, json_t **out, int *status,
+			struct stream **stream, struct err *e);
+
+struct route {
+	const char *method;
+	const char *pattern; /* "/v1/vms/{}/start": {} matches one path segment */
+	route_fn fn;
+};
+
+/* Binds the socket at d->paths.socket (mode 0600) and starts serving. */
+int server_start(struct daemon *d, const struct route *routes, struct server **out,
+		 struct err *e);
+void server_stop(struct server *s);
+
+/* Strictly unpacks a request body: unknown keys are an ERR_INVALID error. */
+int request_unpack(const struct request *r, struct err *e, const char *fmt, ...);
+
+#endif

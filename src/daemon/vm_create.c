@@ -1,0 +1,234 @@
+/* vm_create: `vm create`. The record is written (state "creating") before
+ * any file is made, so a crash midway is rolled back by reconcile. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/events.h"
+#include "daemon/names.h"
+#include "daemon/ssh_keys.h"
+#include "daemon/stream.h"
+#include "daemon/vm.h"
+#include "daemon/vm_bin.h"
+#include "daemon/vm_net.h"
+#include "storage/disk.h"
+#include "util/buf.h"
+#include "util/fs.h"
+#include "util/size.h"
+
+static void progress(struct stream *s, const char *msg)
+{
+	if (s)
+		stream_push(s, json_pack("{s:s}", "progress", msg));
+}
+
+static int pick_name(struct daemon *d, const char *want, char *name, size_t len, struct err *e)
+{
+	struct store_vm other;
+
+	if (want)
+		return name_check(want, "VM", e) < 0 ? -1 : (snprintf(name, len, "%s", want), 0);
+	for (int tries = 0; tries < 20; tries++) {
+		if (d->cfg.namegen_path && d->cfg.namegen_path[0]) {
+			if (name_from_program(d->cfg.namegen_path, name, len, e) < 0)
+				return -1;
+		} else {
+			name_generate(name, len);
+		}
+		if (store_vm_get(d->store, name, &other, NULL) < 0)
+			return 0;
+	}
+	return err_set(e, ERR_CONFLICT, "could not find a free name; give one with --name");
+}
+
+/* Checks and fills everything the user asked for; touches nothing. */
+static int validate(struct daemon *d, const struct vm_create_req *req, struct store_vm *vm,
+		    struct store_image *img, struct err *e)
+{
+	const char *disk = req->disk_size ? req->disk_size : d->cfg.default_disk_size;
+	const char *image = req->image ? req->image : "default";
+
+	if (pick_name(d, req->name, vm->name, sizeof(vm->name), e) < 0)
+		return -1;
+	vm->vcpu = req->vcpu ? req->vcpu : d->cfg.default_vcpu;
+	vm->memory_mib = req->memory_mib ? req->memory_mib : d->cfg.default_memory;
+	if (vm->vcpu < 1 || vm->vcpu > 32)
+		return err_set(e, ERR_INVALID, "--vcpu must be between 1 and 32, not %lld", vm->vcpu);
+	if (vm->memory_mib < 128 || vm->memory_mib > 1024 * 1024)
+		return err_set(e, ERR_INVALID, "--memory must be between 128 and 1048576 MiB, not %lld",
+			       vm->memory_mib);
+	if (size_parse(disk, &vm->disk_size, e) < 0)
+		return err_wrap(e, "--disk-size");
+	if (vm->disk_size < 64LL << 20)
+		return err_set(e, ERR_INVALID, "--disk-size %s is too small: the work disk needs at least 64M",
+			       disk);
+	if (size_parse(d->cfg.default_overlay_size, &vm->overlay_size, e) < 0)
+		return err_wrap(e, "default_overlay_size");
+	if (store_image_get(d->store, image, img, e) < 0) {
+		if (!req->image)
+			err_hint(e, "build the runtime bundle (make runtime-bundle) or register an image "
+				    "with `banger image register --name default ...`");
+		return -1;
+	}
+	if (strcmp(img->state, "ready") != 0)
+		return err_set(e, ERR_STATE, "image %s is still being built", img->name);
+	if (fs_check_readable(img->rootfs, "image rootfs", e) < 0 ||
+	    fs_check_readable(img->kernel, "image kernel", e) < 0 ||
+	    (img->initrd[0] && fs_check_readable(img->initrd, "image initrd", e) < 0))
+		return err_wrap(e, "image %s", img->name);
+	if (vm_bin_choose(d, req->vmm, vm->vmm, sizeof(vm->vmm), e) < 0)
+		return -1;
+	vm->nat = req->nat;
+	snprintf(vm->image_id, sizeof(vm->image_id), "%s", img->id);
+	return 0;
+}
+
+/* Inserts the record with a fresh id and address, atomically. */
+static int record(struct daemon *d, struct store_vm *vm, struct err *e)
+{
+	struct store_vm other;
+	int ret = -1;
+
+	pthread_mutex_lock(&d->lock);
+	if (store_begin(d->store, e) < 0)
+		goto out;
+	if (store_vm_get(d->store, vm->name, &other, NULL) == 0) {
+		store_rollback(d->store);
+		err_set(e, ERR_CONFLICT, "a VM named \"%s\" already exists", vm->name);
+		err_hint(e, "pick another name, or remove it with `banger vm delete %s`", vm->name);
+		goto out;
+	}
+	id_generate(vm->id);
+	vmnet_mac(vm->id, vm->mac);
+	if (vmnet_alloc_address(d, vm->address, e) < 0 || store_vm_insert(d->store, vm, e) < 0) {
+		store_rollback(d->store);
+		goto out;
+	}
+	ret = store_commit(d->store, e);
+out:
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+static int write_file(const char *path, const char *text, mode_t mode, struct err *e)
+{
+	return fs_write_atomic(path, text, strlen(text), mode, e);
+}
+
+/* Stages the first-boot files and makes both disks. */
+static int make_disks(struct daemon *d, const struct store_vm *vm, const struct vm_files *f,
+		      struct err *e)
+{
+	char *stage = xasprintf("%s/stage", f->dir), *p = NULL, *pub = NULL, *hostpub = NULL;
+	char *log = xasprintf("%s/disk.log", f->dir);
+	int ret = -1;
+
+	if (ssh_user_key_ensure(d, &pub, e) < 0 || ssh_host_key_create(d, f->host_key, e) < 0)
+		goto out;
+	/* Overlay: upper/ (with the VM's host key) and work/ for overlayfs. */
+	p = xasprintf("%s/overlay/upper/etc/ssh", stage);
+	if (fs_mkdir_p(p, 0755, e) < 0)
+		goto out;
+	free(p);
+	p = xasprintf("%s/overlay/work", stage);
+	if (fs_mkdir_p(p, 0755, e) < 0)
+		goto out;
+	free(p);
+	p = xasprintf("%s.pub", f->host_key);
+	if (fs_read(p, 4096, &hostpub, NULL, e) < 0)
+		goto out;
+	free(p);
+	p = xasprintf("%s/overlay/upper/etc/ssh/ssh_host_ed25519_key.pub", stage);
+	if (write_file(p, hostpub, 0644, e) < 0)
+		goto out;
+	free(p);
+	{
+		char *key = NULL;
+
+		if (fs_read(f->host_key, 8192, &key, NULL, e) < 0)
+			goto out;
+		p = xasprintf("%s/overlay/upper/etc/ssh/ssh_host_ed25519_key", stage);
+		ret = write_file(p, key, 0600, e);
+		free(key);
+		if (ret < 0)
+			goto out;
+		ret = -1;
+		free(p);
+	}
+	/* Work disk: it is /root, so root's authorized_keys live on it. */
+	p = xasprintf("%s/work/.ssh", stage);
+	if (fs_mkdir_p(p, 0700, e) < 0)
+		goto out;
+	free(p);
+	p = xasprintf("%s/work/.ssh/authorized_keys", stage);
+	if (write_file(p, pub, 0600, e) < 0)
+		goto out;
+	free(p);
+	p = xasprintf("%s/overlay", stage);
+	if (disk_create(f->overlay, vm->overlay_size, "banger-overlay", p, log, e) < 0)
+		goto out;
+	free(p);
+	p = xasprintf("%s/work", stage);
+	if (disk_create(f->work, vm->disk_size, "banger-work", p, log, e) < 0)
+		goto out;
+	ret = 0;
+out:
+	fs_rm_rf(stage, NULL);
+	free(stage);
+	free(log);
+	free(p);
+	free(pub);
+	free(hostpub);
+	return ret;
+}
+
+int vm_create(struct daemon *d, const struct vm_create_req *req, struct stream *prog,
+	      struct store_vm *out, struct err *e)
+{
+	struct store_vm vm = {0};
+	struct store_image img;
+	struct vm_files f;
+	struct err e2;
+	long long t0 = mono_ms();
+
+	if (validate(d, req, &vm, &img, e) < 0)
+		return err_wrap(e, "vm create%s%s", req->name ? " " : "", req->name ? req->name : "");
+	snprintf(vm.state, sizeof(vm.state), "creating");
+	vm.created_at = (long long)time(NULL);
+	if (record(d, &vm, e) < 0)
+		return err_wrap(e, "vm create %s", vm.name);
+	vm_files_get(d, &vm, &f);
+	log_info(d->log, "vm create", LF_S("vm", vm.name), LF_S("vm_id", vm.id),
+		 LF_S("stage", "disks"), LF_S("path", f.dir));
+	progress(prog, "creating disks");
+	if (fs_mkdir_p(f.dir, 0700, e) < 0 || make_disks(d, &vm, &f, e) < 0)
+		goto fail;
+	pthread_mutex_lock(&d->lock);
+	snprintf(vm.state, sizeof(vm.state), "stopped");
+	if (store_vm_update(d->store, &vm, e) < 0) {
+		pthread_mutex_unlock(&d->lock);
+		goto fail;
+	}
+	pthread_mutex_unlock(&d->lock);
+	ssh_known_hosts_sync(d, NULL);
+	events_vm(d, "vm.created", &vm);
+	log_info(d->log, "vm created", LF_S("vm", vm.name), LF_S("vm_id", vm.id),
+		 LF_I("duration_ms", mono_ms() - t0));
+	*out = vm;
+	if (req->no_start)
+		return 0;
+	progress(prog, "booting");
+	return vm_start(d, vm.id, out, e);
+fail:
+	log_error(d->log, "vm create failed", LF_S("vm", vm.name), LF_S("vm_id", vm.id),
+		  LF_S("error", e->msg));
+	fs_rm_rf(f.dir, NULL);
+	pthread_mutex_lock(&d->lock);
+	store_vm_delete(d->store, vm.id, &e2);
+	pthread_mutex_unlock(&d->lock);
+	return err_wrap(e, "vm create %s", vm.name);
+}

@@ -1,0 +1,88 @@
+/* disk: see disk.h. */
+#include "storage/disk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/size.h"
+#include "util/spawn.h"
+
+int disk_create(const char *path, long long size, const char *label, const char *staging_dir,
+		const char *log_path, struct err *e)
+{
+	const char *argv[16];
+	char sz[32];
+	int n = 0, fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_errno(e, errno, "create %s", path);
+	if (ftruncate(fd, size) < 0) {
+		err_errno(e, errno, "size %s", path);
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	snprintf(sz, sizeof(sz), "%lld", size);
+	argv[n++] = "mkfs.ext4";
+	argv[n++] = "-q";
+	argv[n++] = "-F";
+	argv[n++] = "-E";
+	argv[n++] = "lazy_itable_init=1,lazy_journal_init=1";
+	argv[n++] = "-L";
+	argv[n++] = label;
+	if (staging_dir) {
+		argv[n++] = "-d";
+		argv[n++] = staging_dir;
+	}
+	argv[n++] = path;
+	argv[n] = NULL;
+	if (spawn_check(argv, log_path, e) < 0) {
+		unlink(path);
+		return err_wrap(e, "format %s", path);
+	}
+	return 0;
+}
+
+int disk_grow(const char *path, long long new_size, const char *log_path, struct err *e)
+{
+	const char *fsck[] = {"e2fsck", "-f", "-y", path, NULL};
+	const char *resize[] = {"resize2fs", path, NULL};
+	struct spawn_opts o = {.log_path = log_path};
+	struct spawn_result r;
+	struct stat st;
+	char a[32], b[32];
+
+	if (stat(path, &st) < 0)
+		return err_errno(e, errno, "stat %s", path);
+	if (new_size < st.st_size) {
+		size_format(st.st_size, a, sizeof(a));
+		size_format(new_size, b, sizeof(b));
+		err_set(e, ERR_INVALID, "cannot shrink the disk from %s to %s", a, b);
+		err_hint(e, "shrinking is not supported; give a size of at least %s", a);
+		return -1;
+	}
+	if (new_size == st.st_size)
+		return 0;
+	/* e2fsck exits 1 or 2 when it corrected something: still fine to resize. */
+	if (spawn_run(fsck, &o, &r, e) < 0)
+		return -1;
+	if (r.status > 2) {
+		err_set(e, ERR_IO, "e2fsck found errors it could not fix in %s (status %d)", path,
+			r.status);
+		err_log(e, log_path);
+		return -1;
+	}
+	if (truncate(path, new_size) < 0)
+		return err_errno(e, errno, "extend %s", path);
+	if (spawn_check(resize, log_path, e) < 0) {
+		if (truncate(path, st.st_size) < 0)
+			err_wrap(e, "and restoring the old size failed");
+		return err_wrap(e, "resize %s", path);
+	}
+	return 0;
+}

@@ -1,0 +1,431 @@
+/* store: see store.h. */
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+
+struct store {
+	sqlite3 *db;
+};
+
+/* Forward migrations; migrations[i] takes the schema from version i to i+1. */
+static const char *const migrations[] = {
+	"CREATE TABLE images ("
+	" id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, rootfs TEXT NOT NULL,"
+	" kernel TEXT NOT NULL, initrd TEXT NOT NULL DEFAULT '', modules_dir TEXT NOT NULL DEFAULT '',"
+	" managed INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'ready',"
+	" created_at INTEGER NOT NULL);"
+	"CREATE TABLE vms ("
+	" id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, image_id TEXT NOT NULL REFERENCES images(id),"
+	" state TEXT NOT NULL, vcpu INTEGER NOT NULL, memory_mib INTEGER NOT NULL,"
+	" disk_size INTEGER NOT NULL, overlay_size INTEGER NOT NULL, nat INTEGER NOT NULL DEFAULT 0,"
+	" address TEXT, mac TEXT NOT NULL DEFAULT '', vmm TEXT NOT NULL DEFAULT '',"
+	" accel TEXT NOT NULL DEFAULT '', pid INTEGER NOT NULL DEFAULT 0,"
+	" pid_start INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
+	" started_at INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',"
+	" last_exit TEXT NOT NULL DEFAULT '');"
+	"CREATE UNIQUE INDEX vms_address ON vms(address) WHERE address IS NOT NULL AND address != '';",
+};
+
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static int db_err(struct store *s, struct err *e, const char *what)
+{
+	int rc = sqlite3_extended_errcode(s->db);
+
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return err_set(e, ERR_CONFLICT, "%s: %s", what, sqlite3_errmsg(s->db));
+	if ((rc & 0xff) == SQLITE_FULL)
+		return err_set(e, ERR_IO, "%s: disk full", what);
+	return err_set(e, ERR_IO, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static int exec(struct store *s, const char *sql, struct err *e)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		err_set(e, ERR_IO, "database: %s", msg ? msg : "error");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int store_version(struct store *s)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int migrate(struct store *s, struct err *e)
+{
+	int v = store_version(s);
+
+	if (v < 0)
+		return db_err(s, e, "read schema version");
+	if (v > NMIGRATIONS) {
+		err_set(e, ERR_INVALID, "database schema version %d is newer than this banger (%d)", v,
+			NMIGRATIONS);
+		err_hint(e, "run a newer banger, or move the database aside");
+		return -1;
+	}
+	for (; v < NMIGRATIONS; v++) {
+		char pragma[64];
+
+		if (store_begin(s, e) < 0)
+			return -1;
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+		if (exec(s, migrations[v], e) < 0 || exec(s, pragma, e) < 0) {
+			store_rollback(s);
+			return err_wrap(e, "migrate database to version %d", v + 1);
+		}
+		if (store_commit(s, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int store_open(const char *path, struct store **out, struct err *e)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+
+	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+		err_set(e, ERR_IO, "open database %s: %s", path,
+			s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;",
+		 e) < 0 ||
+	    migrate(s, e) < 0) {
+		err_wrap(e, "open database %s", path);
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	store_close(s);
+	return -1;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	sqlite3_close_v2(s->db);
+	free(s);
+}
+
+int store_begin(struct store *s, struct err *e)
+{
+	return exec(s, "BEGIN IMMEDIATE", e);
+}
+
+int store_commit(struct store *s, struct err *e)
+{
+	return exec(s, "COMMIT", e);
+}
+
+void store_rollback(struct store *s)
+{
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- generic column binding ------------------------------------------------
+ * Each record type is described by a column table, so insert/update/select
+ * share one code path. */
+
+enum col_type { COL_TEXT, COL_INT, COL_BOOL };
+
+struct column {
+	const char *name;
+	enum col_type type;
+	size_t off;
+	size_t size; /* for text */
+};
+
+#define VT(f) {#f, COL_TEXT, offsetof(struct store_vm, f), sizeof(((struct store_vm *)0)->f)}
+#define VI(f) {#f, COL_INT, offsetof(struct store_vm, f), 0}
+#define VB(f) {#f, COL_BOOL, offsetof(struct store_vm, f), 0}
+#define IT(f) {#f, COL_TEXT, offsetof(struct store_image, f), sizeof(((struct store_image *)0)->f)}
+#define II(f) {#f, COL_INT, offsetof(struct store_image, f), 0}
+#define IB(f) {#f, COL_BOOL, offsetof(struct store_image, f), 0}
+
+static const struct column vm_cols[] = {
+	VT(id),         VT(name),       VT(image_id),  VT(state),     VI(vcpu),
+	VI(memory_mib), VI(disk_size),  VI(overlay_size), VB(nat),    VT(address),
+	VT(mac),        VT(vmm),        VT(accel),     VI(pid),       VI(pid_start),
+	VI(created_at), VI(started_at), VT(last_error), VT(last_exit),
+};
+
+static const struct column image_cols[] = {
+	IT(id), IT(name), IT(rootfs), IT(kernel), IT(initrd), IT(modules_dir),
+	IB(managed), IT(state), II(created_at),
+};
+
+struct table {
+	const char *name;
+	const struct column *cols;
+	size_t ncols;
+	size_t rec_size;
+};
+
+static const struct table vm_table = {"vms", vm_cols, sizeof(vm_cols) / sizeof(vm_cols[0]),
+				      sizeof(struct store_vm)};
+static const struct table image_table = {"images", image_cols,
+					 sizeof(image_cols) / sizeof(image_cols[0]),
+					 sizeof(struct store_image)};
+
+static void bind_cols(sqlite3_stmt *st, const struct table *t, const void *rec, int first)
+{
+	for (size_t i = 0; i < t->ncols; i++) {
+		const struct column *c = &t->cols[i];
+		const char *p = (const char *)rec + c->off;
+		int idx = first + (int)i;
+
+		if (c->type == COL_TEXT) {
+			/* An empty address is NULL so the unique index ignores it. */
+			if (!p[0] && strcmp(c->name, "address") == 0)
+				sqlite3_bind_null(st, idx);
+			else
+				sqlite3_bind_text(st, idx, p, -1, SQLITE_TRANSIENT);
+		} else if (c->type == COL_INT) {
+			sqlite3_bind_int64(st, idx, *(const long long *)p);
+		} else {
+			sqlite3_bind_int(st, idx, *(const int *)p);
+		}
+	}
+}
+
+static void read_cols(sqlite3_stmt *st, const struct table *t, void *rec)
+{
+	memset(rec, 0, t->rec_size);
+	for (size_t i = 0; i < t->ncols; i++) {
+		const struct column *c = &t->cols[i];
+		char *p = (char *)rec + c->off;
+
+		if (c->type == COL_TEXT) {
+			const unsigned char *v = sqlite3_column_text(st, (int)i);
+
+			snprintf(p, c->size, "%s", v ? (const char *)v : "");
+		} else if (c->type == COL_INT) {
+			*(long long *)p = sqlite3_column_int64(st, (int)i);
+		} else {
+			*(int *)p = sqlite3_column_int(st, (int)i);
+		}
+	}
+}
+
+static void col_list(struct buf *b, const struct table *t, const char *fmt)
+{
+	for (size_t i = 0; i < t->ncols; i++) {
+		if (i)
+			buf_putc(b, ',');
+		buf_printf(b, fmt, t->cols[i].name);
+	}
+}
+
+static int step_done(struct store *s, sqlite3_stmt *st, const char *what, struct err *e)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE) {
+		db_err(s, e, what);
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int rec_insert(struct store *s, const struct table *t, const void *rec, struct err *e)
+{
+	struct buf sql = BUF_INIT;
+	sqlite3_stmt *st;
+	int ret;
+
+	buf_printf(&sql, "INSERT INTO %s (", t->name);
+	col_list(&sql, t, "%s");
+	buf_puts(&sql, ") VALUES (");
+	for (size_t i = 0; i < t->ncols; i++)
+		buf_puts(&sql, i ? ",?" : "?");
+	buf_puts(&sql, ")");
+	ret = sqlite3_prepare_v2(s->db, buf_str(&sql), -1, &st, NULL);
+	buf_free(&sql);
+	if (ret != SQLITE_OK)
+		return db_err(s, e, "prepare insert");
+	bind_cols(st, t, rec, 1);
+	return step_done(s, st, t == &vm_table ? "save VM" : "save image", e);
+}
+
+static int rec_update(struct store *s, const struct table *t, const void *rec, struct err *e)
+{
+	struct buf sql = BUF_INIT;
+	sqlite3_stmt *st;
+	int ret;
+
+	buf_printf(&sql, "UPDATE %s SET ", t->name);
+	col_list(&sql, t, "%s=?");
+	buf_puts(&sql, " WHERE id=?");
+	ret = sqlite3_prepare_v2(s->db, buf_str(&sql), -1, &st, NULL);
+	buf_free(&sql);
+	if (ret != SQLITE_OK)
+		return db_err(s, e, "prepare update");
+	bind_cols(st, t, rec, 1);
+	sqlite3_bind_text(st, (int)t->ncols + 1, (const char *)rec, -1, SQLITE_TRANSIENT);
+	if (step_done(s, st, "update", e) < 0)
+		return -1;
+	if (sqlite3_changes(s->db) == 0)
+		return err_set(e, ERR_NOT_FOUND, "record %s vanished", (const char *)rec);
+	return 0;
+}
+
+static int rec_get(struct store *s, const struct table *t, const char *key, void *out,
+		   struct err *e)
+{
+	struct buf sql = BUF_INIT;
+	sqlite3_stmt *st;
+	int rc;
+
+	buf_puts(&sql, "SELECT ");
+	col_list(&sql, t, "%s");
+	buf_printf(&sql, " FROM %s WHERE name=?1 OR id=?1 ORDER BY name=?1 DESC LIMIT 1", t->name);
+	rc = sqlite3_prepare_v2(s->db, buf_str(&sql), -1, &st, NULL);
+	buf_free(&sql);
+	if (rc != SQLITE_OK)
+		return db_err(s, e, "prepare select");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		read_cols(st, t, out);
+		sqlite3_finalize(st);
+		return 0;
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return err_set(e, ERR_NOT_FOUND, "no %s named \"%s\"", t == &vm_table ? "VM" : "image",
+			       key);
+	return db_err(s, e, "select");
+}
+
+static int rec_list(struct store *s, const struct table *t, void **out, size_t *n, struct err *e)
+{
+	struct buf sql = BUF_INIT;
+	sqlite3_stmt *st;
+	size_t cap = 16, cnt = 0;
+	char *arr;
+	int rc;
+
+	buf_puts(&sql, "SELECT ");
+	col_list(&sql, t, "%s");
+	buf_printf(&sql, " FROM %s ORDER BY name", t->name);
+	rc = sqlite3_prepare_v2(s->db, buf_str(&sql), -1, &st, NULL);
+	buf_free(&sql);
+	if (rc != SQLITE_OK)
+		return db_err(s, e, "prepare list");
+	arr = xmalloc(cap * t->rec_size);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			cap *= 2;
+			arr = xrealloc(arr, cap * t->rec_size);
+		}
+		read_cols(st, t, arr + cnt * t->rec_size);
+		cnt++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(arr);
+		return db_err(s, e, "list");
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+static int rec_delete(struct store *s, const struct table *t, const char *id, struct err *e)
+{
+	char sql[64];
+	sqlite3_stmt *st;
+
+	snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id=?", t->name);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, e, "prepare delete");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	return step_done(s, st, "delete", e);
+}
+
+int store_vm_insert(struct store *s, const struct store_vm *vm, struct err *e)
+{
+	return rec_insert(s, &vm_table, vm, e);
+}
+
+int store_vm_update(struct store *s, const struct store_vm *vm, struct err *e)
+{
+	return rec_update(s, &vm_table, vm, e);
+}
+
+int store_vm_get(struct store *s, const char *key, struct store_vm *out, struct err *e)
+{
+	return rec_get(s, &vm_table, key, out, e);
+}
+
+int store_vm_delete(struct store *s, const char *id, struct err *e)
+{
+	return rec_delete(s, &vm_table, id, e);
+}
+
+int store_vm_list(struct store *s, struct store_vm **out, size_t *n, struct err *e)
+{
+	return rec_list(s, &vm_table, (void **)out, n, e);
+}
+
+int store_vm_count_image(struct store *s, const char *image_id, long long *n, struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT COUNT(*) FROM vms WHERE image_id=?", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_err(s, e, "prepare count");
+	sqlite3_bind_text(st, 1, image_id, -1, SQLITE_TRANSIENT);
+	*n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int store_image_insert(struct store *s, const struct store_image *img, struct err *e)
+{
+	return rec_insert(s, &image_table, img, e);
+}
+
+int store_image_update(struct store *s, const struct store_image *img, struct err *e)
+{
+	return rec_update(s, &image_table, img, e);
+}
+
+int store_image_get(struct store *s, const char *key, struct store_image *out, struct err *e)
+{
+	return rec_get(s, &image_table, key, out, e);
+}
+
+int store_image_delete(struct store *s, const char *id, struct err *e)
+{
+	return rec_delete(s, &image_table, id, e);
+}
+
+int store_image_list(struct store *s, struct store_image **out, size_t *n, struct err *e)
+{
+	return rec_list(s, &image_table, (void **)out, n, e);
+}

@@ -1,0 +1,80 @@
+/*
+ * store: banger's state database (SQLite, WAL).
+ *
+ * Records VMs and images. The schema is versioned with PRAGMA user_version
+ * and migrated forward on open. Every write runs in a transaction. Records are
+ * plain structs with fixed-size fields, so there is nothing to free per record.
+ * One connection, opened in serialized mode; callers that need several
+ * statements to be atomic wrap them in store_begin/store_commit.
+ */
+#ifndef BANGER_STORE_STORE_H
+#define BANGER_STORE_STORE_H
+
+#include <stddef.h>
+
+#include "util/err.h"
+
+struct store;
+
+struct store_vm {
+	char id[17];        /* 16 lowercase hex chars */
+	char name[64];
+	char image_id[17];
+	char state[16];     /* see vm_state in daemon/vm_state.h */
+	long long vcpu;
+	long long memory_mib;
+	long long disk_size;    /* work disk bytes */
+	long long overlay_size; /* overlay bytes */
+	int nat;
+	char address[16];   /* IPv4 dotted quad, "" if none */
+	char mac[18];
+	char vmm[16];       /* "firecracker" | "qemu" */
+	char accel[8];      /* QEMU: "kvm" | "tcg" */
+	long long pid;
+	long long pid_start; /* process start time, ticks since boot */
+	long long created_at; /* unix seconds */
+	long long started_at;
+	char last_error[1024];
+	char last_exit[256];
+};
+
+struct store_image {
+	char id[17];
+	char name[64];
+	char rootfs[512];
+	char kernel[512];
+	char initrd[512];
+	char modules_dir[512];
+	int managed;        /* files live under images/<id> and are removed with it */
+	char state[16];     /* "ready" | "building" */
+	long long created_at;
+};
+
+int store_open(const char *path, struct store **out, struct err *e);
+void store_close(struct store *s);
+/* The schema version after migrations. */
+int store_version(struct store *s);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+int store_begin(struct store *s, struct err *e);
+int store_commit(struct store *s, struct err *e);
+void store_rollback(struct store *s);
+
+/* VMs. get looks up by name, then by id. insert fails with ERR_CONFLICT when
+ * the name (or address) is taken. list returns a malloc'd array sorted by name. */
+int store_vm_insert(struct store *s, const struct store_vm *vm, struct err *e);
+int store_vm_update(struct store *s, const struct store_vm *vm, struct err *e);
+int store_vm_get(struct store *s, const char *name_or_id, struct store_vm *out, struct err *e);
+int store_vm_delete(struct store *s, const char *id, struct err *e);
+int store_vm_list(struct store *s, struct store_vm **out, size_t *n, struct err *e);
+/* Number of VMs using an image. */
+int store_vm_count_image(struct store *s, const char *image_id, long long *n, struct err *e);
+
+int store_image_insert(struct store *s, const struct store_image *img, struct err *e);
+int store_image_update(struct store *s, const struct store_image *img, struct err *e);
+int store_image_get(struct store *s, const char *name_or_id, struct store_image *out,
+		    struct err *e);
+int store_image_delete(struct store *s, const char *id, struct err *e);
+int store_image_list(struct store *s, struct store_image **out, size_t *n, struct err *e);
+
+#endif

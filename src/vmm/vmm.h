@@ -1,0 +1,89 @@
+/*
+ * vmm: the interface between bangerd and a VMM driver (Firecracker, QEMU).
+ *
+ * A driver knows how to spawn its VMM process for one VM, configure and boot
+ * it, ask the guest to shut down, and clean up its sockets after the process
+ * is gone. Supervision is not the driver's job: the daemon watches the
+ * process (pidfd / waitpid), escalates a stop (request_stop, wait, SIGTERM,
+ * wait, SIGKILL) and records state. The process is spawned in its own session
+ * so that it survives a daemon restart; the daemon re-adopts it by pid plus
+ * process start time.
+ *
+ * The VMM's stdout and stderr (guest serial console and the VMM's own
+ * messages) are appended to config.console_log (the VM's firecracker.log,
+ * name kept from the seed for both drivers). A driver writes a marker line
+ * "--- banger: <driver> start <RFC3339 time> ---" to it before each spawn.
+ */
+#ifndef BANGER_VMM_VMM_H
+#define BANGER_VMM_VMM_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/err.h"
+#include "util/log.h"
+
+#define VMM_MAX_DRIVES 4
+
+struct vmm_drive {
+	const char *id;   /* API id: [A-Za-z0-9_]+ ("base", "overlay", "work") */
+	const char *path; /* host file */
+	int read_only;
+	int is_root;      /* exactly one drive is root (the base rootfs, vda) */
+};
+
+struct vmm_config {
+	const char *vm_id;    /* banger id: 16 lowercase hex chars */
+	const char *vm_name;  /* DNS label, for messages */
+	const char *vm_dir;   /* <state>/vms/<id>: disks and logs live here */
+	const char *api_sock; /* control socket path (< 108 bytes), chosen by the daemon */
+	const char *bin;      /* VMM binary (absolute path or name in PATH) */
+	const char *kernel;   /* uncompressed ELF vmlinux */
+	const char *initrd;   /* may be NULL */
+	const char *boot_args; /* banger's per-VM parameters; the driver prepends its defaults */
+	struct vmm_drive drives[VMM_MAX_DRIVES];
+	size_t ndrives;
+	const char *tap;      /* tap device name, or NULL for no network */
+	const char *mac;      /* "06:xx:xx:xx:xx:xx", with tap */
+	int vcpu;
+	int mem_mib;
+	const char *console_log;  /* <vm_dir>/firecracker.log */
+	const char *metrics_path; /* <vm_dir>/metrics.json (Firecracker only) */
+	const char *accel;        /* QEMU only: "kvm" or "tcg" */
+	struct logger *log;       /* daemon log: stages at info, API traffic at debug */
+};
+
+struct vmm_proc {
+	pid_t pid;
+	long long start_time; /* proc_start_time(pid) right after spawn */
+};
+
+struct vmm_driver {
+	const char *name; /* "firecracker" | "qemu" */
+
+	/* Spawns the VMM, configures it and boots the guest. Blocks until the
+	 * VMM reports the guest running (Firecracker: InstanceStart 204). On
+	 * failure the process is killed and reaped, sockets are removed, and the
+	 * error names the stage, the VMM's message and console_log. */
+	int (*start)(const struct vmm_config *cfg, struct vmm_proc *out, struct err *e);
+
+	/* Asks the guest to shut down (Firecracker: SendCtrlAltDel; QEMU: QMP
+	 * send-key ctrl-alt-delete). Returns at once; does not wait for exit. */
+	int (*request_stop)(const struct vmm_config *cfg, const struct vmm_proc *p,
+			    struct err *e);
+
+	/* After the process is gone: removes the sockets it left behind. */
+	void (*cleanup)(const struct vmm_config *cfg);
+
+	/* Checks that bin exists and is a version banger supports; fills
+	 * version ("1.16.1"). The error says what to install. */
+	int (*probe)(const char *bin, char *version, size_t len, struct err *e);
+};
+
+extern const struct vmm_driver vmm_firecracker;
+extern const struct vmm_driver vmm_qemu;
+
+/* Looks a driver up by name; NULL if unknown. */
+const struct vmm_driver *vmm_driver_find(const char *name);
+
+#endif
