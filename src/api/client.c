@@ -63,11 +63,40 @@ static char *bangerd_path(void)
 	return xstrdup("bangerd");
 }
 
+/* The error of the last "daemon failed" line in the log, so a startup
+ * failure (a bad config file, say) reaches the user verbatim. */
+static void startup_error(const char *log, long long from, struct err *e)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+
+	if (fs_read(log, 64 << 20, &text, &len, NULL) < 0 || (long long)len < from) {
+		free(text);
+		return;
+	}
+	for (line = strtok_r(text + from, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *j = json_loads(line, 0, NULL);
+		const char *msg = json_string_value(json_object_get(j, "msg"));
+
+		if (msg && strcmp(msg, "daemon failed") == 0) {
+			const char *er = json_string_value(json_object_get(j, "error"));
+			const char *hint = json_string_value(json_object_get(j, "hint"));
+
+			err_set(e, ERR_UNAVAILABLE, "bangerd could not start: %s", er ? er : "?");
+			if (hint && hint[0])
+				err_hint(e, "%s", hint);
+		}
+		json_decref(j);
+	}
+	free(text);
+}
+
 static int start_daemon(const struct paths *p, struct err *e)
 {
 	char *bin = bangerd_path(), *lockpath = xasprintf("%s/start.lock", p->run_dir);
 	const char *argv[] = {bin, NULL};
 	int lock = -1, ret = -1;
+	long long logsize = 0;
 	pid_t pid;
 
 	if (paths_ensure(p, e) < 0)
@@ -80,6 +109,7 @@ static int start_daemon(const struct paths *p, struct err *e)
 		ret = 0;
 		goto out;
 	}
+	fs_sizes(p->log, &logsize, NULL, NULL);
 	if (spawn_detached(argv, p->log, &pid, e) < 0) {
 		err_wrap(e, "start bangerd");
 		goto out;
@@ -94,6 +124,7 @@ static int start_daemon(const struct paths *p, struct err *e)
 		if (waitpid(pid, &st, WNOHANG) == pid) {
 			err_set(e, ERR_UNAVAILABLE, "bangerd exited during startup (status %d)",
 				WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+			startup_error(p->log, logsize, e);
 			err_log(e, p->log);
 			goto out;
 		}

@@ -496,6 +496,94 @@ static int cmd_logs(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	return ret;
 }
 
+static void print_stats(json_t *s)
+{
+	json_t *o = json_object_get(s, "overlay"), *w = json_object_get(s, "work_disk");
+	json_t *m = json_object_get(s, "vmm_metrics");
+	char a[16], b[16], c2[16], up[16];
+
+	cli_fmt_duration(ji(s, "uptime_s"), up, sizeof(up));
+	printf("%-14s %s (up %s)\n", "state", js(s, "state"), up);
+	printf("%-14s %.1f%%\n", "vmm cpu", json_real_value(json_object_get(s, "cpu_percent")));
+	cli_fmt_bytes(ji(s, "rss_bytes"), a, sizeof(a));
+	cli_fmt_bytes(ji(s, "memory_mib") << 20, b, sizeof(b));
+	printf("%-14s %s resident (guest memory %s, %lld vCPU)\n", "vmm memory", a, b,
+	       ji(s, "vcpu"));
+	cli_fmt_bytes(ji(o, "allocated_bytes"), a, sizeof(a));
+	cli_fmt_bytes(ji(o, "apparent_bytes"), b, sizeof(b));
+	printf("%-14s %s allocated of %s\n", "overlay", a, b);
+	cli_fmt_bytes(ji(w, "allocated_bytes"), a, sizeof(a));
+	cli_fmt_bytes(ji(w, "apparent_bytes"), c2, sizeof(c2));
+	printf("%-14s %s allocated of %s\n", "work disk", a, c2);
+	printf("%-14s %s%s\n", "address", js(s, "address")[0] ? js(s, "address") : "-",
+	       json_is_true(json_object_get(s, "nat")) ? " (nat)" : "");
+	if (json_is_object(m)) {
+		const char *k;
+		json_t *v;
+
+		json_object_foreach(m, k, v) {
+			if (!json_is_object(v))
+				continue;
+			if (!strncmp(k, "block_", 6) || !strncmp(k, "net_", 4))
+				printf("%-14s read %lld B, written %lld B\n", k,
+				       (long long)json_integer_value(json_object_get(v, strncmp(k, "net", 3) ? "read_bytes" : "rx_bytes_count")),
+				       (long long)json_integer_value(json_object_get(v, strncmp(k, "net", 3) ? "write_bytes" : "tx_bytes_count")));
+		}
+	}
+}
+
+static int cmd_stats(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+		     struct err *e)
+{
+	const char *name = NULL;
+	int json = 0, watch = 0;
+	struct client *cl;
+	char *p;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if (!strcmp(argv[i], "--watch") || !strcmp(argv[i], "-w"))
+			watch = 1;
+		else if (argv[i][0] == '-' || name)
+			return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[i]);
+		else
+			name = argv[i];
+	}
+	if (!name)
+		return cli_usage_error(cmd, e, "which VM? give its name");
+	if (!(cl = cli_client(c, e)))
+		return -1;
+	p = vm_path(name, "/stats");
+	do {
+		json_t *s = NULL;
+
+		if (client_call(cl, "GET", p, NULL, &s, e) < 0) {
+			free(p);
+			return -1;
+		}
+		if (watch && !json)
+			printf("\033[H\033[2J%s  (every 1 s, ctrl-c to stop)\n\n", name);
+		if (json) {
+			char *line = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
+
+			if (watch)
+				printf("%s\n", line);
+			else
+				cli_print_json(s);
+			free(line);
+		} else {
+			print_stats(s);
+		}
+		fflush(stdout);
+		json_decref(s);
+		if (watch)
+			sleep(1);
+	} while (watch);
+	free(p);
+	return 0;
+}
+
 const struct cli_cmd cli_vm_cmds[] = {
 	{"vm", "create",
 	 "[--name N] [--image I] [--vcpu N] [--memory MiB] [--disk-size SIZE] [--nat] [--no-start] "
@@ -534,5 +622,10 @@ const struct cli_cmd cli_vm_cmds[] = {
 	{"vm", "logs", "NAME [-f] [-n LINES]", "print a VM's console and VMM log",
 	 "  -f, --follow  keep printing new lines\n  -n LINES      lines to print first (default 50)\n",
 	 cmd_logs},
+	{"vm", "stats", "NAME [--json] [--watch]",
+	 "live figures from the host: VMM CPU and memory, disk usage, I/O counters",
+	 "  --json        print JSON (one line per sample with --watch)\n"
+	 "  -w, --watch   refresh every second until interrupted\n",
+	 cmd_stats},
 	{NULL, NULL, NULL, NULL, NULL, NULL},
 };

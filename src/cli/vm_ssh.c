@@ -60,12 +60,12 @@ int vm_ssh_exec(json_t *vm, json_t *st, int argc, char **argv, struct err *e)
 	const char *tmo = getenv("BANGER_SSH_WAIT");
 
 	if (strcmp(js(vm, "state"), "running") != 0) {
-		err_set(e, ERR_STATE, "vm ssh %s: the VM is %s", name, js(vm, "state"));
+		err_set(e, ERR_BAD_STATE, "vm ssh %s: the VM is %s", name, js(vm, "state"));
 		err_hint(e, "start it with `banger vm start %s`", name);
 		return -1;
 	}
 	if (!addr[0]) {
-		err_set(e, ERR_STATE, "vm ssh %s: the VM has no network address", name);
+		err_set(e, ERR_BAD_STATE, "vm ssh %s: the VM has no network address", name);
 		err_hint(e, "networking is off; see `banger daemon status`");
 		return -1;
 	}

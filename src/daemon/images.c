@@ -72,7 +72,7 @@ int image_delete(struct daemon *d, const char *name, struct err *e)
 	    store_vm_count_image(d->store, img.id, &users, e) < 0)
 		goto out;
 	if (users > 0) {
-		err_set(e, ERR_STATE, "image %s is used by %lld VM%s", img.name, users,
+		err_set(e, ERR_BAD_STATE, "image %s is used by %lld VM%s", img.name, users,
 			users == 1 ? "" : "s");
 		err_hint(e, "delete those VMs first (banger vm list shows them)");
 		goto out;

@@ -65,6 +65,15 @@ static int lock_pidfile(const char *path, struct err *e)
 	return fd;
 }
 
+/* 1 if our stderr is the file at path (the CLI points it at bangerd.log). */
+static int stderr_is(const char *path)
+{
+	struct stat a, b;
+
+	return path && fstat(2, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
 static char *exe_dir(void)
 {
 	char exe[4096];
@@ -176,9 +185,16 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	if (rc != 0) {
+		/* Before the log is open, report on stderr: when the CLI started us
+		 * that is bangerd.log, which must hold JSON lines only. */
+		struct logger *errlog = d.log ? d.log : logger_fd(2, LOG_DEBUG);
+
 		err_format(&e, msg, sizeof(msg));
-		fprintf(stderr, "bangerd: %s\n", msg);
-		log_error(d.log, "daemon failed", LF_S("error", e.msg), LF_S("hint", e.hint));
+		if (!stderr_is(d.paths.log))
+			fprintf(stderr, "bangerd: %s\n", msg);
+		log_error(errlog, "daemon failed", LF_S("error", e.msg), LF_S("hint", e.hint));
+		if (errlog != d.log)
+			logger_free(errlog);
 	}
 	d.shutting_down = 1;
 	events_done(&d);

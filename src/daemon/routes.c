@@ -242,6 +242,12 @@ HANDLER(vm_set_h)
 	return 0;
 }
 
+HANDLER(vm_stats_h)
+{
+	UNUSED_ARGS;
+	return vm_stats(d, r->arg, out, e);
+}
+
 HANDLER(image_list)
 {
 	struct store_image *imgs = NULL;
@@ -317,6 +323,7 @@ const struct route routes[] = {
 	{"POST", "/v1/vms/{}/stop", vm_stop_h},
 	{"POST", "/v1/vms/{}/restart", vm_restart_h},
 	{"POST", "/v1/vms/{}/kill", vm_kill_h},
+	{"GET", "/v1/vms/{}/stats", vm_stats_h},
 	{"GET", "/v1/images", image_list},
 	{"POST", "/v1/images", image_register_h},
 	{"GET", "/v1/images/{}", image_show},

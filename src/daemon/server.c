@@ -241,6 +241,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*data_size = 0;
 		return MHD_YES;
 	}
+	log_debug(srv->d->log, "api request", LF_S("method", method), LF_S("path", url),
+		  LF_I("bytes", (long long)ctx->body.len));
 	if (ctx->forbidden) {
 		err_set(&e, ERR_PERMISSION, "this banger daemon belongs to another user");
 		return send_error(c, &e, 403);

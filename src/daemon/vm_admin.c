@@ -52,7 +52,7 @@ int vm_delete(struct daemon *d, const char *name, int force, struct err *e)
 		return err_wrap(e, "vm delete %s", name);
 	if (is_active(&vm)) {
 		if (!force) {
-			err_set(e, ERR_STATE, "vm delete %s: the VM is %s", vm.name, vm.state);
+			err_set(e, ERR_BAD_STATE, "vm delete %s: the VM is %s", vm.name, vm.state);
 			err_hint(e, "stop it first (banger vm stop %s) or use --force", vm.name);
 			return -1;
 		}
@@ -63,7 +63,7 @@ int vm_delete(struct daemon *d, const char *name, int force, struct err *e)
 	if (store_vm_get(d->store, vm.id, &vm, e) < 0 || is_active(&vm)) {
 		pthread_mutex_unlock(&d->lock);
 		if (e->code == ERR_OK)
-			err_set(e, ERR_STATE, "the VM was started again meanwhile");
+			err_set(e, ERR_BAD_STATE, "the VM was started again meanwhile");
 		return err_wrap(e, "vm delete %s", name);
 	}
 	snprintf(vm.state, sizeof(vm.state), "deleting");
@@ -96,7 +96,7 @@ int vm_set(struct daemon *d, const char *name, const struct vm_set_req *req, str
 	if (req->disk_size && size_parse(req->disk_size, &disk, e) < 0)
 		return err_wrap(e, "vm set %s: --disk-size", name);
 	if (offline && is_active(out)) {
-		err_set(e, ERR_STATE, "vm set %s: the VM is %s; memory, vCPU and disk size change "
+		err_set(e, ERR_BAD_STATE, "vm set %s: the VM is %s; memory, vCPU and disk size change "
 				      "only while it is stopped", out->name, out->state);
 		err_hint(e, "run `banger vm stop %s` first", out->name);
 		return -1;

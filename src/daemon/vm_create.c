@@ -75,7 +75,7 @@ static int validate(struct daemon *d, const struct vm_create_req *req, struct st
 		return -1;
 	}
 	if (strcmp(img->state, "ready") != 0)
-		return err_set(e, ERR_STATE, "image %s is still being built", img->name);
+		return err_set(e, ERR_BAD_STATE, "image %s is still being built", img->name);
 	if (fs_check_readable(img->rootfs, "image rootfs", e) < 0 ||
 	    fs_check_readable(img->kernel, "image kernel", e) < 0 ||
 	    (img->initrd[0] && fs_check_readable(img->initrd, "image initrd", e) < 0))

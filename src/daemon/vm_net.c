@@ -1,74 +1,300 @@
-/* vm_net: see vm_net.h. (Networking-less placeholder until src/net lands.) */
+/* vm_net: see vm_net.h. */
 #include "daemon/vm_net.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "dns/dns_server.h"
+#include "net/net_addr.h"
+#include "net/net_ops.h"
+#include "util/buf.h"
+#include "util/fs.h"
+#include "util/spawn.h"
+
+struct netstate {
+	struct net_conf conf;
+	struct net_subnet subnet;
+	char gateway[NET_ADDR_MAX];
+	char *log_path;
+	char *helper;
+	int enabled;
+	char reason[ERR_MSG_MAX];
+	char hint[ERR_AUX_MAX];
+	struct dns_server *dns;
+	int resolved; /* registered with systemd-resolved */
+	pthread_mutex_t lock; /* serialises host network changes */
+};
+
+/* DNS lookups come from the responder's thread: the store is serialised. */
+static int dns_lookup(void *ctx, const char *name, uint32_t *ipv4)
+{
+	struct daemon *d = ctx;
+	struct store_vm vm;
+	struct in_addr a;
+
+	if (store_vm_get(d->store, name, &vm, NULL) < 0 || strcmp(vm.name, name) != 0 ||
+	    strcmp(vm.state, "running") != 0 || !vm.address[0] ||
+	    inet_pton(AF_INET, vm.address, &a) != 1)
+		return 0;
+	*ipv4 = ntohl(a.s_addr);
+	return 1;
+}
+
+/* Where systemd-resolved runs, route the vm. zone to our responder. */
+static void resolved_register(struct daemon *d, struct netstate *n)
+{
+	char dns[64];
+	const char *set_dns[] = {"resolvectl", "dns", n->conf.bridge, dns, NULL};
+	const char *set_dom[] = {"resolvectl", "domain", n->conf.bridge, "~vm", NULL};
+	struct err e;
+	char *tool = spawn_which("resolvectl");
+
+	free(tool);
+	if (!fs_exists("/run/systemd/resolve/stub-resolv.conf") || !tool)
+		return;
+	snprintf(dns, sizeof(dns), "%s:%lld", n->gateway, d->cfg.dns_port);
+	if (spawn_check(set_dns, n->log_path, &e) == 0 &&
+	    spawn_check(set_dom, n->log_path, &e) == 0) {
+		n->resolved = 1;
+		log_info(d->log, "registered .vm with systemd-resolved", LF_S("path", n->conf.bridge));
+	} else {
+		log_warn(d->log, "cannot register .vm with systemd-resolved", LF_S("error", e.msg));
+	}
+}
+
+static void disable(struct netstate *n, const struct err *e)
+{
+	n->enabled = 0;
+	snprintf(n->reason, sizeof(n->reason), "%s", e->msg);
+	snprintf(n->hint, sizeof(n->hint), "%s", e->hint);
+}
 
 int vmnet_init(struct daemon *d, struct err *e)
 {
-	(void)d;
-	(void)e;
+	struct netstate *n = xcalloc(1, sizeof(*n));
+
+	pthread_mutex_init(&n->lock, NULL);
+	d->net = n;
+	n->log_path = xasprintf("%s/network.log", d->paths.state_dir);
+	n->helper = d->cfg.netd_path && d->cfg.netd_path[0]
+			    ? xstrdup(d->cfg.netd_path)
+			    : xasprintf("%s/banger-netd", d->exe_dir);
+	n->conf.bridge = d->cfg.bridge_name;
+	n->conf.subnet = d->cfg.subnet;
+	n->conf.run_dir = d->paths.run_dir;
+	n->conf.log_path = n->log_path;
+	n->conf.helper_path = n->helper;
+	n->conf.use_helper = net_ops_need_helper();
+	if (net_subnet_parse(d->cfg.subnet, &n->subnet, e) < 0 ||
+	    net_subnet_check(&n->subnet, e) < 0) {
+		err_wrap(e, "subnet");
+		goto fail;
+	}
+	net_addr_format(net_subnet_bridge(&n->subnet), n->gateway);
+	if (net_ops_bridge_up(&n->conf, e) < 0)
+		goto fail;
+	n->enabled = 1;
+	n->dns = dns_server_start(n->gateway, (int)d->cfg.dns_port, dns_lookup, d, d->log, e);
+	if (!n->dns) {
+		log_warn(d->log, "DNS responder not started", LF_S("error", e->msg));
+		err_clear(e);
+	} else {
+		resolved_register(d, n);
+	}
+	log_info(d->log, "network ready", LF_S("path", n->conf.bridge),
+		 LF_S("subnet", d->cfg.subnet), LF_S("gateway", n->gateway));
 	return 0;
+fail:
+	disable(n, e);
+	return -1;
 }
 
 void vmnet_done(struct daemon *d)
 {
-	(void)d;
+	struct netstate *n = d->net;
+
+	if (!n)
+		return;
+	dns_server_stop(n->dns);
+	/* The bridge and the running VMs' taps stay: the VMs keep running. */
+	free(n->log_path);
+	free(n->helper);
+	pthread_mutex_destroy(&n->lock);
+	free(n);
+	d->net = NULL;
 }
 
 int vmnet_alloc_address(struct daemon *d, char addr[16], struct err *e)
 {
-	(void)d;
-	(void)e;
-	addr[0] = '\0';
-	return 0;
+	struct store_vm *vms = NULL;
+	const char **used;
+	size_t n = 0, k = 0;
+	int ret;
+
+	if (store_vm_list(d->store, &vms, &n, e) < 0)
+		return -1;
+	used = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		if (vms[i].address[0])
+			used[k++] = vms[i].address;
+	ret = net_alloc_guest_str(d->cfg.subnet, used, k, addr, e);
+	free(used);
+	free(vms);
+	return ret;
+}
+
+static int need_net(struct netstate *n, struct err *e)
+{
+	if (n && n->enabled)
+		return 0;
+	err_set(e, ERR_UNAVAILABLE, "networking is not available: %s",
+		n && n->reason[0] ? n->reason : "not initialised");
+	if (n && n->hint[0])
+		err_hint(e, "%s", n->hint);
+	return -1;
 }
 
 int vmnet_up(struct daemon *d, const struct store_vm *vm, char *tap, size_t taplen,
 	     struct err *e)
 {
-	(void)d;
-	(void)vm;
-	(void)e;
-	if (taplen)
-		tap[0] = '\0';
-	return 0;
+	struct netstate *n = d->net;
+	char name[NET_IFNAME_MAX];
+	int ret = -1;
+
+	if (need_net(n, e) < 0)
+		return err_wrap(e, "network");
+	net_tap_name(vm->id, name);
+	pthread_mutex_lock(&n->lock);
+	/* The bridge may have been removed by hand since we started. */
+	if (net_ops_bridge_up(&n->conf, e) < 0 ||
+	    net_ops_tap_add(&n->conf, name, (unsigned)getuid(), e) < 0)
+		goto out;
+	if (vm->nat && net_ops_nat_add(&n->conf, vm->id, name, vm->address, e) < 0) {
+		net_ops_tap_del(&n->conf, name, NULL);
+		goto out;
+	}
+	snprintf(tap, taplen, "%s", name);
+	ret = 0;
+out:
+	pthread_mutex_unlock(&n->lock);
+	if (ret < 0)
+		err_wrap(e, "network for %s", vm->name);
+	return ret;
 }
 
 void vmnet_down(struct daemon *d, const struct store_vm *vm)
 {
-	(void)d;
-	(void)vm;
+	struct netstate *n = d->net;
+	char name[NET_IFNAME_MAX];
+	struct err e;
+
+	if (!n || !n->enabled)
+		return;
+	net_tap_name(vm->id, name);
+	pthread_mutex_lock(&n->lock);
+	if (net_ops_nat_del(&n->conf, vm->id, &e) < 0)
+		log_warn(d->log, "cannot remove NAT rules", LF_S("vm", vm->name), LF_S("error", e.msg));
+	if (net_ops_tap_del(&n->conf, name, &e) < 0)
+		log_warn(d->log, "cannot remove tap", LF_S("vm", vm->name), LF_S("error", e.msg));
+	pthread_mutex_unlock(&n->lock);
 }
 
 int vmnet_set_nat(struct daemon *d, const struct store_vm *vm, int on, struct err *e)
 {
-	(void)d;
-	(void)vm;
-	(void)on;
-	(void)e;
-	return 0;
+	struct netstate *n = d->net;
+	char name[NET_IFNAME_MAX];
+	int ret;
+
+	if (need_net(n, e) < 0)
+		return -1;
+	net_tap_name(vm->id, name);
+	pthread_mutex_lock(&n->lock);
+	ret = on ? net_ops_nat_add(&n->conf, vm->id, name, vm->address, e)
+		 : net_ops_nat_del(&n->conf, vm->id, e);
+	pthread_mutex_unlock(&n->lock);
+	if (ret == 0)
+		log_info(d->log, on ? "NAT on" : "NAT off", LF_S("vm", vm->name));
+	return ret;
 }
 
 void vmnet_boot_args(struct daemon *d, const struct store_vm *vm, struct buf *b)
 {
-	(void)d;
+	struct netstate *n = d->net;
+
 	buf_printf(b, "banger.hostname=%s", vm->name);
+	if (n && n->enabled && vm->address[0])
+		buf_printf(b, " banger.ip=%s/%d banger.gw=%s banger.dns=%s", vm->address,
+			   n->subnet.prefix, n->gateway, n->gateway);
 }
 
 void vmnet_mac(const char *vm_id, char mac[18])
 {
-	snprintf(mac, 18, "06:%.2s:%.2s:%.2s:%.2s:%.2s", vm_id, vm_id + 2, vm_id + 4, vm_id + 6,
-		 vm_id + 8);
+	net_mac(vm_id, mac);
 }
 
+/* Removes taps and NAT rules that no running VM owns. */
 void vmnet_reconcile(struct daemon *d)
 {
-	(void)d;
+	struct netstate *n = d->net;
+	struct net_list taps = {0}, nats = {0}, keep_tap = {0}, keep_nat = {0};
+	struct store_vm *vms = NULL;
+	size_t nvms = 0;
+	struct err e;
+
+	if (!n || !n->enabled || store_vm_list(d->store, &vms, &nvms, &e) < 0)
+		return;
+	for (size_t i = 0; i < nvms; i++) {
+		char tap[NET_IFNAME_MAX];
+
+		if (strcmp(vms[i].state, "running") && strcmp(vms[i].state, "stopping"))
+			continue;
+		net_tap_name(vms[i].id, tap);
+		net_list_add(&keep_tap, tap);
+		if (vms[i].nat)
+			net_list_add(&keep_nat, vms[i].id);
+	}
+	pthread_mutex_lock(&n->lock);
+	if (net_ops_tap_list(&n->conf, &taps, &e) == 0)
+		for (size_t i = 0; i < taps.n; i++)
+			if (!net_list_has(&keep_tap, taps.items[i])) {
+				log_info(d->log, "removing leaked tap", LF_S("path", taps.items[i]));
+				net_ops_tap_del(&n->conf, taps.items[i], NULL);
+			}
+	if (net_ops_nat_list(&n->conf, &nats, &e) == 0)
+		for (size_t i = 0; i < nats.n; i++)
+			if (!net_list_has(&keep_nat, nats.items[i])) {
+				log_info(d->log, "removing leaked NAT rules", LF_S("vm_id", nats.items[i]));
+				net_ops_nat_del(&n->conf, nats.items[i], NULL);
+			}
+	pthread_mutex_unlock(&n->lock);
+	net_list_free(&taps);
+	net_list_free(&nats);
+	net_list_free(&keep_tap);
+	net_list_free(&keep_nat);
+	free(vms);
 }
 
 json_t *vmnet_status(struct daemon *d)
 {
-	(void)d;
-	return json_pack("{s:b}", "enabled", 0);
+	struct netstate *n = d->net;
+	char dns[64];
+	json_t *o;
+
+	if (!n || !n->enabled)
+		return json_pack("{s:b, s:s, s:s}", "enabled", 0, "reason", n ? n->reason : "",
+				 "hint", n ? n->hint : "");
+	snprintf(dns, sizeof(dns), "%s:%lld", n->gateway, d->cfg.dns_port);
+	o = json_pack("{s:b, s:s, s:s, s:s, s:s, s:b}", "enabled", 1, "bridge", n->conf.bridge,
+		      "subnet", d->cfg.subnet, "gateway", n->gateway, "dns", n->dns ? dns : "off",
+		      "resolved", n->resolved);
+	if (!n->resolved)
+		json_object_set_new(
+			o, "dns_hint",
+			json_string("systemd-resolved is not running: to resolve NAME.vm on the host, "
+				    "point your resolver's vm. zone at the dns address above "
+				    "(e.g. dnsmasq: server=/vm/ADDRESS)"));
+	return o;
 }

@@ -51,7 +51,7 @@ static int transition(struct daemon *d, const char *name, const char *const *fro
 			ok = 1;
 	if (!ok) {
 		pthread_mutex_unlock(&d->lock);
-		return err_set(e, ERR_STATE, "VM %s is %s", vm->name, vm->state);
+		return err_set(e, ERR_BAD_STATE, "VM %s is %s", vm->name, vm->state);
 	}
 	set_state(vm, to);
 	if (store_vm_update(d->store, vm, e) < 0) {
@@ -174,7 +174,7 @@ int vm_start(struct daemon *d, const char *name, struct store_vm *out, struct er
 	static const char *const from[] = {"stopped", NULL};
 
 	if (transition(d, name, from, "starting", out, e) < 0) {
-		if (e->code == ERR_STATE && strcmp(out->state, "running") == 0)
+		if (e->code == ERR_BAD_STATE && strcmp(out->state, "running") == 0)
 			return err_clear(e), 0;
 		return err_wrap(e, "vm start %s", name);
 	}
@@ -263,7 +263,7 @@ int vm_stop(struct daemon *d, const char *name, struct store_vm *out, struct err
 	static const char *const from[] = {"running", NULL};
 
 	if (transition(d, name, from, "stopping", out, e) < 0) {
-		if (e->code == ERR_STATE && strcmp(out->state, "stopped") == 0)
+		if (e->code == ERR_BAD_STATE && strcmp(out->state, "stopped") == 0)
 			return err_clear(e), 0;
 		return err_wrap(e, "vm stop %s", name);
 	}
@@ -288,7 +288,7 @@ int vm_kill(struct daemon *d, const char *name, int sig, struct store_vm *out, s
 	if (transition(d, name, from, ends ? "stopping" : "running", out, e) < 0)
 		return err_wrap(e, "vm kill %s", name);
 	if (!proc_alive((pid_t)out->pid, out->pid_start))
-		return err_set(e, ERR_STATE, "vm kill %s: the VMM is not running", out->name);
+		return err_set(e, ERR_BAD_STATE, "vm kill %s: the VMM is not running", out->name);
 	snprintf(out->last_exit, sizeof(out->last_exit), "killed with %s by the user",
 		 strsignal(sig));
 	save(d, out, NULL);
