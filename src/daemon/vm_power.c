@@ -178,7 +178,6 @@ int vm_start(struct daemon *d, const char *name, struct store_vm *out, struct er
 			return err_clear(e), 0;
 		return err_wrap(e, "vm start %s", name);
 	}
-	out->last_exit[0] = '\0';
 	if (boot(d, out, e) < 0)
 		return err_wrap(e, "vm start %s", out->name);
 	return 0;
