@@ -94,7 +94,8 @@ static int setup(struct daemon *d, struct err *e)
 	enum log_level lv;
 
 	if (paths_init(&d->paths, e) < 0 || config_load(&d->cfg, &d->paths, e) < 0 ||
-	    log_level_parse(d->cfg.log_level, &lv, e) < 0 || paths_ensure(&d->paths, e) < 0)
+	    log_level_parse(d->cfg.log_level, &lv, e) < 0 || vmnet_check_config(&d->cfg, e) < 0 ||
+	    paths_ensure(&d->paths, e) < 0)
 		return -1;
 	d->log = logger_open(d->paths.log, lv, e);
 	if (!d->log)

@@ -39,7 +39,7 @@ static int dns_lookup(void *ctx, const char *name, uint32_t *ipv4)
 	    strcmp(vm.state, "running") != 0 || !vm.address[0] ||
 	    inet_pton(AF_INET, vm.address, &a) != 1)
 		return 0;
-	*ipv4 = ntohl(a.s_addr);
+	*ipv4 = a.s_addr; /* network byte order, as dns_lookup_fn wants */
 	return 1;
 }
 
@@ -72,6 +72,22 @@ static void disable(struct netstate *n, const struct err *e)
 	snprintf(n->hint, sizeof(n->hint), "%s", e->hint);
 }
 
+int vmnet_check_config(const struct config *cfg, struct err *e)
+{
+	struct net_subnet sn;
+
+	if (net_subnet_parse(cfg->subnet, &sn, e) < 0 || net_subnet_check(&sn, e) < 0)
+		return err_wrap(e, "config subnet");
+	if (!net_name_is_bridge(cfg->bridge_name)) {
+		err_set(e, ERR_INVALID, "config bridge_name \"%s\" is not a banger bridge name",
+			cfg->bridge_name);
+		err_hint(e, "use \"banger\" followed by lowercase letters or digits, at most 15 "
+			    "characters (e.g. banger0)");
+		return -1;
+	}
+	return 0;
+}
+
 int vmnet_init(struct daemon *d, struct err *e)
 {
 	struct netstate *n = xcalloc(1, sizeof(*n));
@@ -82,6 +98,11 @@ int vmnet_init(struct daemon *d, struct err *e)
 	n->helper = d->cfg.netd_path && d->cfg.netd_path[0]
 			    ? xstrdup(d->cfg.netd_path)
 			    : xasprintf("%s/banger-netd", d->exe_dir);
+	if (!fs_exists(n->helper) && !(d->cfg.netd_path && d->cfg.netd_path[0])) {
+		/* Installed layout: PREFIX/bin/bangerd, PREFIX/lib/banger/banger-netd. */
+		free(n->helper);
+		n->helper = xasprintf("%s/../lib/banger/banger-netd", d->exe_dir);
+	}
 	n->conf.bridge = d->cfg.bridge_name;
 	n->conf.subnet = d->cfg.subnet;
 	n->conf.run_dir = d->paths.run_dir;

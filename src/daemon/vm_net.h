@@ -14,6 +14,10 @@
 #include "store/store.h"
 #include "util/buf.h"
 
+/* Validates subnet and bridge_name (a startup error when wrong). */
+int vmnet_check_config(const struct config *cfg, struct err *e);
+/* Brings up the bridge and the DNS responder. On failure networking is off
+ * (VM starts then fail with the reason) and the error says why. */
 int vmnet_init(struct daemon *d, struct err *e);
 void vmnet_done(struct daemon *d);
 

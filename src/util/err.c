@@ -12,7 +12,7 @@ static const char *const code_names[] = {
 	[ERR_INVALID] = "invalid",
 	[ERR_NOT_FOUND] = "not_found",
 	[ERR_CONFLICT] = "conflict",
-	[ERR_STATE] = "bad_state",
+	[ERR_BAD_STATE] = "bad_state",
 	[ERR_IO] = "io",
 	[ERR_MISSING_TOOL] = "missing_tool",
 	[ERR_PERMISSION] = "permission",
@@ -134,7 +134,7 @@ int err_http_status(enum err_code code)
 	case ERR_NOT_FOUND:
 		return 404;
 	case ERR_CONFLICT:
-	case ERR_STATE:
+	case ERR_BAD_STATE:
 		return 409;
 	case ERR_UNAVAILABLE:
 		return 503;

@@ -17,7 +17,7 @@ enum err_code {
 	ERR_INVALID,      /* bad input from the user: name, size, JSON, TOML */
 	ERR_NOT_FOUND,    /* no such VM, image, file */
 	ERR_CONFLICT,     /* name taken, resource in use */
-	ERR_STATE,        /* operation not valid in the current state */
+	ERR_BAD_STATE,        /* operation not valid in the current state */
 	ERR_IO,           /* a file or socket operation failed */
 	ERR_MISSING_TOOL, /* a host program or package is absent */
 	ERR_PERMISSION,   /* not allowed */

@@ -1,0 +1,543 @@
+/*
+ * qemu: the QEMU driver (vmm_qemu), its accelerator choice and command line.
+ *
+ * QEMU needs no configuration calls: the whole VM is on the command line, so
+ * start = spawn + wait until QMP answers + check the VM runs. Stop is QMP
+ * send-key ctrl-alt-delete: the guest's systemd reboots and -no-reboot turns
+ * that reset into QEMU exiting (system_powerdown is ignored by a minimal
+ * guest without logind, so it is not used). See qemu.h for the sockets.
+ */
+#include "vmm/qemu.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/proc.h"
+#include "util/spawn.h"
+
+#define QEMU_DEFAULT_BIN "qemu-system-x86_64"
+#define QEMU_PACKAGE_HINT "apt-get install qemu-system-x86"
+#define QEMU_EVENT_SUFFIX ".events"
+#define QEMU_START_TIMEOUT_MS 30000 /* spawn until QMP answers, TCG on a busy host */
+#define QEMU_QMP_STEP_MS 5000       /* one QMP exchange */
+#define QEMU_RETRY_MS 20
+#define QEMU_TAIL_LINES 8
+
+/* ---- accelerator ---------------------------------------------------- */
+
+const char *qemu_accel_choose_at(const char *want, const char *kvm_dev, const char *pvm_dir,
+				 char *why, size_t len)
+{
+	int fd;
+
+	if (want && (!strcmp(want, "kvm") || !strcmp(want, "tcg"))) {
+		snprintf(why, len, "accelerator %s requested by configuration", want);
+		return !strcmp(want, "kvm") ? "kvm" : "tcg";
+	}
+	if (want && *want && strcmp(want, "auto")) {
+		snprintf(why, len, "unknown QEMU accelerator \"%s\" (use auto, kvm or tcg)", want);
+		return NULL;
+	}
+	fd = open(kvm_dev, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, len, "using tcg (software emulation): cannot open %s read-write: %s",
+			 kvm_dev, strerror(errno));
+		return "tcg";
+	}
+	close(fd);
+	if (access(pvm_dir, F_OK) == 0) {
+		snprintf(why, len, "using tcg (software emulation): %s exists, this is a nested PVM "
+			 "host where ordinary guest kernels do not run under KVM", pvm_dir);
+		return "tcg";
+	}
+	snprintf(why, len, "using kvm: %s is usable", kvm_dev);
+	return "kvm";
+}
+
+const char *qemu_accel_choose(const char *want, char *why, size_t len)
+{
+	return qemu_accel_choose_at(want, "/dev/kvm", "/sys/module/kvm_pvm", why, len);
+}
+
+/* ---- command line ---------------------------------------------------- */
+
+struct qemu_args {
+	char **v;
+	size_t n, cap;
+};
+
+static void qemu_args_add(struct qemu_args *a, char *owned)
+{
+	if (a->n + 2 > a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 64;
+		a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
+	}
+	a->v[a->n++] = owned;
+	a->v[a->n] = NULL;
+}
+
+/* Adds each string argument (a NULL ends the list). */
+static void qemu_args_put(struct qemu_args *a, const char *first, ...)
+{
+	va_list ap;
+
+	va_start(ap, first);
+	for (const char *s = first; s; s = va_arg(ap, const char *))
+		qemu_args_add(a, xstrdup(s));
+	va_end(ap);
+}
+
+/* QEMU splits option values at commas; a literal comma is written ",,". */
+static char *qemu_opt_escape(const char *s)
+{
+	struct buf b = BUF_INIT;
+
+	for (; *s; s++) {
+		if (*s == ',')
+			buf_putc(&b, ',');
+		buf_putc(&b, *s);
+	}
+	return buf_steal(&b);
+}
+
+void qemu_argv_free(char **argv)
+{
+	if (!argv)
+		return;
+	for (char **p = argv; *p; p++)
+		free(*p);
+	free(argv);
+}
+
+static int qemu_check_config(const struct vmm_config *cfg, struct err *e)
+{
+	int roots = 0;
+
+	if (!cfg->kernel || !*cfg->kernel)
+		return err_set(e, ERR_INVALID, "no kernel given");
+	if (!cfg->api_sock || !*cfg->api_sock)
+		return err_set(e, ERR_INVALID, "no QMP socket path given");
+	if (cfg->vcpu < 1 || cfg->mem_mib < 1)
+		return err_set(e, ERR_INVALID, "vcpu (%d) and memory (%d MiB) must be positive",
+			       cfg->vcpu, cfg->mem_mib);
+	if (cfg->accel && strcmp(cfg->accel, "kvm") && strcmp(cfg->accel, "tcg"))
+		return err_set(e, ERR_INVALID, "unknown QEMU accelerator \"%s\" (kvm or tcg)",
+			       cfg->accel);
+	if (cfg->ndrives > VMM_MAX_DRIVES)
+		return err_set(e, ERR_INVALID, "%zu drives (at most %d)", cfg->ndrives,
+			       VMM_MAX_DRIVES);
+	for (size_t i = 0; i < cfg->ndrives; i++) {
+		if (!cfg->drives[i].path || !*cfg->drives[i].path)
+			return err_set(e, ERR_INVALID, "drive %zu has no file", i);
+		roots += cfg->drives[i].is_root != 0;
+	}
+	if (roots > 1)
+		return err_set(e, ERR_INVALID, "%d drives are marked root (at most one)", roots);
+	return 0;
+}
+
+static void qemu_add_drive(struct qemu_args *a, const struct vmm_drive *d, size_t idx)
+{
+	char *file = qemu_opt_escape(d->path);
+
+	qemu_args_put(a, "-drive", NULL);
+	qemu_args_add(a, xasprintf("id=d%zu,file=%s,format=raw,if=none%s", idx, file,
+				   d->read_only ? ",readonly=on" : ""));
+	qemu_args_put(a, "-device", NULL);
+	qemu_args_add(a, xasprintf("virtio-blk-device,drive=d%zu", idx));
+	free(file);
+}
+
+static void qemu_add_drives(struct qemu_args *a, const struct vmm_config *cfg)
+{
+	size_t idx = 0;
+
+	/* Root first: the guest sees devices in command-line order, and the
+	 * base rootfs must be /dev/vda as under Firecracker's is_root_device. */
+	for (size_t i = 0; i < cfg->ndrives; i++)
+		if (cfg->drives[i].is_root)
+			qemu_add_drive(a, &cfg->drives[i], idx++);
+	for (size_t i = 0; i < cfg->ndrives; i++)
+		if (!cfg->drives[i].is_root)
+			qemu_add_drive(a, &cfg->drives[i], idx++);
+}
+
+static void qemu_add_net(struct qemu_args *a, const struct vmm_config *cfg)
+{
+	char *tap = qemu_opt_escape(cfg->tap);
+
+	qemu_args_put(a, "-netdev", NULL);
+	qemu_args_add(a, xasprintf("tap,id=n0,ifname=%s,script=no,downscript=no", tap));
+	qemu_args_put(a, "-device", NULL);
+	if (cfg->mac && *cfg->mac) {
+		char *mac = qemu_opt_escape(cfg->mac);
+
+		qemu_args_add(a, xasprintf("virtio-net-device,netdev=n0,mac=%s", mac));
+		free(mac);
+	} else {
+		qemu_args_put(a, "virtio-net-device,netdev=n0", NULL);
+	}
+	free(tap);
+}
+
+static void qemu_add_qmp(struct qemu_args *a, const char *path)
+{
+	char *p = qemu_opt_escape(path);
+
+	qemu_args_put(a, "-qmp", NULL);
+	qemu_args_add(a, xasprintf("unix:%s,server=on,wait=off", p));
+	free(p);
+}
+
+int qemu_build_argv(const struct vmm_config *cfg, char ***argv_out, struct err *e)
+{
+	const char *accel = cfg->accel ? cfg->accel : "tcg";
+	char ev[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct qemu_args a = {0};
+
+	if (qemu_check_config(cfg, e) < 0 ||
+	    qemu_event_sock_path(cfg->api_sock, ev, sizeof(ev), e) < 0)
+		return -1;
+	qemu_args_put(&a, cfg->bin ? cfg->bin : QEMU_DEFAULT_BIN, NULL);
+	if (cfg->vm_name && *cfg->vm_name) {
+		qemu_args_put(&a, "-name", NULL);
+		qemu_args_add(&a, xasprintf("banger-%s", cfg->vm_name));
+	}
+	/* tcg: -cpu max gives the guest every feature TCG emulates; kvm: the host's. */
+	qemu_args_put(&a, "-M", "microvm", "-accel", accel, "-cpu",
+		      !strcmp(accel, "kvm") ? "host" : "max", "-m", NULL);
+	qemu_args_add(&a, xasprintf("%d", cfg->mem_mib));
+	qemu_args_put(&a, "-smp", NULL);
+	qemu_args_add(&a, xasprintf("%d", cfg->vcpu));
+	/* -serial stdio: the console joins QEMU's own messages on stdout, which
+	 * spawn_detached appends to console_log (a chardev file would truncate). */
+	qemu_args_put(&a, "-nodefaults", "-no-user-config", "-nographic", "-device", "i8042",
+		      "-no-reboot", "-serial", "stdio", NULL);
+	qemu_add_qmp(&a, cfg->api_sock);
+	qemu_add_qmp(&a, ev);
+	qemu_args_put(&a, "-kernel", cfg->kernel, NULL);
+	if (cfg->initrd && *cfg->initrd)
+		qemu_args_put(&a, "-initrd", cfg->initrd, NULL);
+	qemu_args_put(&a, "-append", NULL);
+	if (cfg->boot_args && *cfg->boot_args)
+		qemu_args_add(&a, xasprintf("%s %s", QEMU_BOOT_ARGS, cfg->boot_args));
+	else
+		qemu_args_put(&a, QEMU_BOOT_ARGS, NULL);
+	qemu_add_drives(&a, cfg);
+	if (cfg->tap && *cfg->tap)
+		qemu_add_net(&a, cfg);
+	*argv_out = a.v;
+	return 0;
+}
+
+int qemu_event_sock_path(const char *api_sock, char *buf, size_t len, struct err *e)
+{
+	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path);
+	int n = snprintf(buf, len, "%s%s", api_sock, QEMU_EVENT_SUFFIX);
+
+	if (n < 0 || (size_t)n >= len || (size_t)n >= max)
+		return err_set(e, ERR_INVALID, "QMP socket path too long for its \"%s\" twin "
+			       "(at most %zu bytes): %s", QEMU_EVENT_SUFFIX,
+			       max - 1 - strlen(QEMU_EVENT_SUFFIX), api_sock);
+	return 0;
+}
+
+/* ---- probe ------------------------------------------------------------ */
+
+int qemu_parse_version(const char *out, char *version, size_t len, int *major)
+{
+	const char *p = out ? strstr(out, "QEMU emulator version ") : NULL;
+	size_t n;
+
+	if (!p)
+		return -1;
+	p += strlen("QEMU emulator version ");
+	n = strspn(p, "0123456789.");
+	if (n == 0 || n >= len)
+		return -1;
+	memcpy(version, p, n);
+	version[n] = '\0';
+	*major = atoi(version);
+	return 0;
+}
+
+static int qemu_probe(const char *bin, char *version, size_t len, struct err *e)
+{
+	const char *argv[] = {bin ? bin : QEMU_DEFAULT_BIN, "--version", NULL};
+	char *out = NULL;
+	int major = 0, r;
+
+	r = spawn_output(argv, NULL, &out, e);
+	if (r < 0 && e && e->code == ERR_MISSING_TOOL)
+		err_hint(e, "%s", QEMU_PACKAGE_HINT);
+	if (r < 0) {
+		free(out);
+		return err_wrap(e, "QEMU");
+	}
+	r = qemu_parse_version(out, version, len, &major);
+	if (r < 0)
+		err_set(e, ERR_MISSING_TOOL, "%s --version printed no QEMU version: %.200s",
+			argv[0], out ? out : "");
+	else if (major < QEMU_MIN_MAJOR)
+		r = err_set(e, ERR_MISSING_TOOL, "QEMU %s is too old: banger needs %d.0 or newer "
+			    "(microvm with ACPI device discovery)", version, QEMU_MIN_MAJOR);
+	if (r < 0)
+		err_hint(e, "%s", QEMU_PACKAGE_HINT);
+	free(out);
+	return r;
+}
+
+/* ---- start ------------------------------------------------------------ */
+
+/* Appends the start marker to console_log; *mark = offset after it, so a
+ * failed start quotes only this run's output. */
+static int qemu_mark_console(const char *path, off_t *mark, struct err *e)
+{
+	char stamp[32], *line;
+	time_t now = time(NULL);
+	struct tm tm;
+	int fd, r = 0;
+
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_errno(e, errno, "open console log %s", path);
+	line = xasprintf("--- banger: qemu start %s ---\n", stamp);
+	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+		r = err_errno(e, errno, "write console log %s", path);
+	*mark = lseek(fd, 0, SEEK_END);
+	free(line);
+	close(fd);
+	return r;
+}
+
+/* The last lines console_log got after mark, for error messages. */
+static void qemu_console_tail(const char *path, off_t mark, char *out, size_t len)
+{
+	char buf[2048];
+	ssize_t n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), lines = 0;
+	off_t end;
+	char *p;
+
+	snprintf(out, len, "(no output)");
+	if (fd < 0)
+		return;
+	end = lseek(fd, 0, SEEK_END);
+	if (end - mark > (off_t)sizeof(buf) - 1)
+		mark = end - (off_t)sizeof(buf) + 1;
+	if (end > mark && lseek(fd, mark, SEEK_SET) == mark)
+		n = read(fd, buf, (size_t)(end - mark));
+	close(fd);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (p = buf + n; p > buf; p--)
+		if (p[-1] == '\n' && ++lines == QEMU_TAIL_LINES)
+			break;
+	snprintf(out, len, "%s", p);
+}
+
+static int qemu_exit_code(int status)
+{
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Connects to QMP, retrying while QEMU starts; fails at once if it dies. */
+static int qemu_wait_qmp(const struct vmm_config *cfg, pid_t pid, off_t mark, struct err *e)
+{
+	long long deadline = mono_ms() + QEMU_START_TIMEOUT_MS;
+	char tail[1024];
+
+	for (;;) {
+		struct err sub;
+		int status, fd;
+
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			qemu_console_tail(cfg->console_log, mark, tail, sizeof(tail));
+			return err_set(e, ERR_VMM, "QEMU exited with status %d before its QMP socket "
+				       "answered; last output:\n%s", qemu_exit_code(status), tail);
+		}
+		err_clear(&sub);
+		fd = qmp_connect(cfg->api_sock, QEMU_QMP_STEP_MS, cfg->log, &sub);
+		if (fd >= 0)
+			return fd;
+		if (sub.code != ERR_UNAVAILABLE) {
+			if (e)
+				*e = sub;
+			return -1;
+		}
+		if (mono_ms() > deadline)
+			return err_set(e, ERR_VMM, "QEMU's QMP socket %s did not answer within %d ms",
+				       cfg->api_sock, QEMU_START_TIMEOUT_MS);
+		usleep(QEMU_RETRY_MS * 1000);
+	}
+}
+
+/* Checks that the guest runs (not paused, not already shut down). */
+static int qemu_check_running(int fd, struct logger *lg, struct err *e)
+{
+	json_t *ret = NULL;
+	const char *status;
+	int r;
+
+	if (qmp_execute(fd, "query-status", NULL, &ret, QEMU_QMP_STEP_MS, lg, e) < 0)
+		return -1;
+	status = json_string_value(json_object_get(ret, "status"));
+	r = json_is_true(json_object_get(ret, "running")) ? 0 :
+		err_set(e, ERR_VMM, "QEMU reports the VM %s, not running",
+			status ? status : "in an unknown state");
+	json_decref(ret);
+	return r;
+}
+
+static void qemu_unlink_socks(const char *api_sock)
+{
+	char ev[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+	if (!api_sock)
+		return;
+	unlink(api_sock);
+	if (qemu_event_sock_path(api_sock, ev, sizeof(ev), NULL) == 0)
+		unlink(ev);
+}
+
+static char *qemu_join(char **argv)
+{
+	struct buf b = BUF_INIT;
+
+	for (char **p = argv; *p; p++) {
+		if (p != argv)
+			buf_putc(&b, ' ');
+		buf_puts(&b, *p);
+	}
+	return buf_steal(&b);
+}
+
+/* Spawns QEMU and waits until QMP answers; logs each stage with its time. */
+static int qemu_launch(const struct vmm_config *cfg, char **argv, pid_t *pid, struct err *e)
+{
+	long long t0 = mono_ms();
+	char *cmdline = qemu_join(argv);
+	off_t mark = 0;
+	int fd = -1;
+
+	log_info(cfg->log, "qemu spawn", LF_S("vm", cfg->vm_name), LF_S("cmdline", cmdline));
+	free(cmdline);
+	qemu_unlink_socks(cfg->api_sock); /* stale ones from a killed QEMU */
+	if (qemu_mark_console(cfg->console_log, &mark, e) < 0)
+		return err_wrap(e, "prepare console log");
+	if (spawn_detached((const char *const *)argv, cfg->console_log, pid, e) < 0) {
+		if (e && e->code == ERR_MISSING_TOOL)
+			err_hint(e, "%s", QEMU_PACKAGE_HINT);
+		return err_wrap(e, "spawn QEMU");
+	}
+	log_info(cfg->log, "qemu spawned", LF_S("vm", cfg->vm_name), LF_I("pid", *pid),
+		 LF_I("duration_ms", mono_ms() - t0));
+	t0 = mono_ms();
+	fd = qemu_wait_qmp(cfg, *pid, mark, e);
+	if (fd < 0)
+		return err_wrap(e, "connect QMP");
+	log_info(cfg->log, "qemu qmp ready", LF_S("vm", cfg->vm_name),
+		 LF_I("duration_ms", mono_ms() - t0));
+	t0 = mono_ms();
+	if (qemu_check_running(fd, cfg->log, e) < 0) {
+		close(fd);
+		return err_wrap(e, "check VM status");
+	}
+	close(fd);
+	log_info(cfg->log, "qemu running", LF_S("vm", cfg->vm_name),
+		 LF_I("duration_ms", mono_ms() - t0));
+	return 0;
+}
+
+static int qemu_start(const struct vmm_config *cfg, struct vmm_proc *out, struct err *e)
+{
+	char **argv = NULL;
+	pid_t pid = -1;
+	int r;
+
+	r = qemu_build_argv(cfg, &argv, e);
+	if (r == 0)
+		r = qemu_launch(cfg, argv, &pid, e);
+	qemu_argv_free(argv);
+	if (r == 0) {
+		out->pid = pid;
+		out->start_time = proc_start_time(pid);
+		return 0;
+	}
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	qemu_unlink_socks(cfg->api_sock);
+	err_wrap(e, "qemu start");
+	if (cfg->console_log)
+		err_log(e, cfg->console_log);
+	log_error(cfg->log, "qemu start failed", LF_S("vm", cfg->vm_name),
+		  LF_S("error", e ? e->msg : ""));
+	return -1;
+}
+
+/* ---- stop, cleanup, watch --------------------------------------------- */
+
+static int qemu_request_stop(const struct vmm_config *cfg, const struct vmm_proc *p,
+			     struct err *e)
+{
+	json_t *args;
+	int fd, r;
+
+	if (!proc_alive(p->pid, p->start_time))
+		return err_set(e, ERR_BAD_STATE, "QEMU (pid %d) is not running", (int)p->pid);
+	fd = qmp_connect(cfg->api_sock, QEMU_QMP_STEP_MS, cfg->log, e);
+	if (fd < 0)
+		return err_wrap(e, "request stop");
+	/* The guest's systemd maps ctrl-alt-delete to a clean reboot, which
+	 * -no-reboot turns into QEMU exiting: Firecracker's SendCtrlAltDel. */
+	args = json_pack("{s:[{s:s,s:s},{s:s,s:s},{s:s,s:s}]}", "keys",
+			 "type", "qcode", "data", "ctrl", "type", "qcode", "data", "alt",
+			 "type", "qcode", "data", "delete");
+	r = qmp_execute(fd, "send-key", args, NULL, QEMU_QMP_STEP_MS, cfg->log, e);
+	json_decref(args);
+	close(fd);
+	if (r < 0)
+		return err_wrap(e, "request stop");
+	log_info(cfg->log, "qemu stop requested", LF_S("vm", cfg->vm_name),
+		 LF_S("method", "send-key ctrl-alt-delete"));
+	return 0;
+}
+
+static void qemu_cleanup(const struct vmm_config *cfg)
+{
+	qemu_unlink_socks(cfg->api_sock);
+}
+
+int qemu_watch_open(const char *api_sock, struct err *e)
+{
+	char ev[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+	if (qemu_event_sock_path(api_sock, ev, sizeof(ev), e) < 0)
+		return -1;
+	return qmp_connect(ev, QEMU_QMP_STEP_MS, NULL, e);
+}
+
+const struct vmm_driver vmm_qemu = {
+	.name = "qemu",
+	.start = qemu_start,
+	.request_stop = qemu_request_stop,
+	.cleanup = qemu_cleanup,
+	.probe = qemu_probe,
+};

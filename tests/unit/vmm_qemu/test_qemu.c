@@ -1,0 +1,638 @@
+/*
+ * Unit tests for the QEMU driver: command line, accelerator choice, version
+ * parsing, and the QMP client against a fake QMP server (a thread on a Unix
+ * socket, or a socketpair) that behaves like QEMU 7.2 does on the wire.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/fs.h"
+#include "util/proc.h"
+#include "vmm/qemu.h"
+
+/* ---- helpers --------------------------------------------------------- */
+
+static size_t argv_len(char **argv)
+{
+	size_t n = 0;
+
+	while (argv[n])
+		n++;
+	return n;
+}
+
+/* Index of the first argument equal to s at or after from, or -1. */
+static int argv_find(char **argv, const char *s, int from)
+{
+	for (int i = from; argv[i]; i++)
+		if (!strcmp(argv[i], s))
+			return i;
+	return -1;
+}
+
+/* The value following option opt (first occurrence), or NULL. */
+static const char *argv_opt(char **argv, const char *opt)
+{
+	int i = argv_find(argv, opt, 0);
+
+	return i >= 0 ? argv[i + 1] : NULL;
+}
+
+static struct vmm_config base_cfg(void)
+{
+	struct vmm_config c = {
+		.vm_id = "0123456789abcdef",
+		.vm_name = "calm-otter",
+		.api_sock = "/run/banger/vm/qmp.sock",
+		.kernel = "/rt/vmlinux",
+		.initrd = "/rt/initrd.img",
+		.boot_args = "banger.hostname=calm-otter",
+		.vcpu = 2,
+		.mem_mib = 1024,
+		.console_log = "/tmp/none/firecracker.log",
+		.accel = "tcg",
+	};
+	return c;
+}
+
+static char *tmpdir_new(void)
+{
+	char *d = xstrdup("/tmp/banger-qemu-test.XXXXXX");
+
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+static void tmpdir_free(char *d)
+{
+	fs_rm_rf(d, NULL);
+	free(d);
+}
+
+/* ---- command line ---------------------------------------------------- */
+
+static void test_argv_full(void **state)
+{
+	struct vmm_config c = base_cfg();
+	char **argv = NULL;
+	struct err e;
+	const char *expect[] = {
+		"qemu-system-x86_64", "-name", "banger-calm-otter", "-M", "microvm", "-accel",
+		"tcg", "-cpu", "max", "-m", "1024", "-smp", "2", "-nodefaults", "-no-user-config",
+		"-nographic", "-device", "i8042", "-no-reboot", "-serial", "stdio",
+		"-qmp", "unix:/run/banger/vm/qmp.sock,server=on,wait=off",
+		"-qmp", "unix:/run/banger/vm/qmp.sock.events,server=on,wait=off",
+		"-kernel", "/rt/vmlinux", "-initrd", "/rt/initrd.img",
+		"-append", "console=ttyS0 reboot=k panic=1 banger.hostname=calm-otter",
+		"-drive", "id=d0,file=/img/base.ext4,format=raw,if=none,readonly=on",
+		"-device", "virtio-blk-device,drive=d0",
+		"-drive", "id=d1,file=/vm/overlay.ext4,format=raw,if=none",
+		"-device", "virtio-blk-device,drive=d1",
+		"-drive", "id=d2,file=/vm/work.ext4,format=raw,if=none",
+		"-device", "virtio-blk-device,drive=d2",
+		"-netdev", "tap,id=n0,ifname=bg-0123,script=no,downscript=no",
+		"-device", "virtio-net-device,netdev=n0,mac=06:01:23:45:67:89",
+	};
+
+	(void)state;
+	/* The root drive is listed last on purpose: it must still become d0/vda. */
+	c.drives[0] = (struct vmm_drive){"overlay", "/vm/overlay.ext4", 0, 0};
+	c.drives[1] = (struct vmm_drive){"work", "/vm/work.ext4", 0, 0};
+	c.drives[2] = (struct vmm_drive){"base", "/img/base.ext4", 1, 1};
+	c.ndrives = 3;
+	c.tap = "bg-0123";
+	c.mac = "06:01:23:45:67:89";
+	assert_int_equal(qemu_build_argv(&c, &argv, &e), 0);
+	assert_int_equal(argv_len(argv), sizeof(expect) / sizeof(expect[0]));
+	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
+		assert_string_equal(argv[i], expect[i]);
+	qemu_argv_free(argv);
+}
+
+static void test_argv_minimal_kvm(void **state)
+{
+	struct vmm_config c = base_cfg();
+	char **argv = NULL;
+	struct err e;
+
+	(void)state;
+	c.accel = "kvm";
+	c.bin = "/opt/qemu/bin/qemu-system-x86_64";
+	c.initrd = NULL;
+	c.boot_args = NULL;
+	c.vm_name = NULL;
+	assert_int_equal(qemu_build_argv(&c, &argv, &e), 0);
+	assert_string_equal(argv[0], "/opt/qemu/bin/qemu-system-x86_64");
+	assert_string_equal(argv_opt(argv, "-accel"), "kvm");
+	assert_string_equal(argv_opt(argv, "-cpu"), "host");
+	assert_string_equal(argv_opt(argv, "-append"), QEMU_BOOT_ARGS);
+	assert_int_equal(argv_find(argv, "-initrd", 0), -1);
+	assert_int_equal(argv_find(argv, "-name", 0), -1);
+	assert_int_equal(argv_find(argv, "-drive", 0), -1);
+	assert_int_equal(argv_find(argv, "-netdev", 0), -1);
+	qemu_argv_free(argv);
+}
+
+static void test_argv_default_accel_and_no_mac(void **state)
+{
+	struct vmm_config c = base_cfg();
+	char **argv = NULL;
+	struct err e;
+
+	(void)state;
+	c.accel = NULL;
+	c.tap = "tap0";
+	assert_int_equal(qemu_build_argv(&c, &argv, &e), 0);
+	assert_string_equal(argv_opt(argv, "-accel"), "tcg");
+	assert_string_equal(argv[argv_find(argv, "-netdev", 0) + 3],
+			    "virtio-net-device,netdev=n0");
+	qemu_argv_free(argv);
+}
+
+static void test_argv_escapes_commas(void **state)
+{
+	struct vmm_config c = base_cfg();
+	char **argv = NULL;
+	struct err e;
+
+	(void)state;
+	c.api_sock = "/tmp/a,b/qmp.sock";
+	c.drives[0] = (struct vmm_drive){"base", "/img/a,b.ext4", 1, 1};
+	c.ndrives = 1;
+	assert_int_equal(qemu_build_argv(&c, &argv, &e), 0);
+	assert_string_equal(argv_opt(argv, "-qmp"), "unix:/tmp/a,,b/qmp.sock,server=on,wait=off");
+	assert_string_equal(argv_opt(argv, "-drive"),
+			    "id=d0,file=/img/a,,b.ext4,format=raw,if=none,readonly=on");
+	qemu_argv_free(argv);
+}
+
+static void expect_invalid(struct vmm_config *c, const char *needle)
+{
+	char **argv = NULL;
+	struct err e;
+
+	err_clear(&e);
+	assert_int_equal(qemu_build_argv(c, &argv, &e), -1);
+	assert_null(argv);
+	assert_int_equal(e.code, ERR_INVALID);
+	if (!strstr(e.msg, needle))
+		fail_msg("error \"%s\" does not mention \"%s\"", e.msg, needle);
+}
+
+static void test_argv_rejects_bad_config(void **state)
+{
+	struct vmm_config c;
+	char longsock[120];
+
+	(void)state;
+	c = base_cfg();
+	c.kernel = NULL;
+	expect_invalid(&c, "kernel");
+	c = base_cfg();
+	c.accel = "hvf";
+	expect_invalid(&c, "hvf");
+	c = base_cfg();
+	c.vcpu = 0;
+	expect_invalid(&c, "vcpu");
+	c = base_cfg();
+	c.drives[0] = (struct vmm_drive){"a", "/a", 1, 1};
+	c.drives[1] = (struct vmm_drive){"b", "/b", 1, 1};
+	c.ndrives = 2;
+	expect_invalid(&c, "root");
+	c = base_cfg();
+	c.drives[0] = (struct vmm_drive){"a", NULL, 0, 0};
+	c.ndrives = 1;
+	expect_invalid(&c, "drive 0");
+	/* 103 bytes fit a socket address, but not with ".events" appended. */
+	memset(longsock, 'x', 103);
+	longsock[0] = '/';
+	longsock[103] = '\0';
+	c = base_cfg();
+	c.api_sock = longsock;
+	expect_invalid(&c, "too long");
+}
+
+/* ---- accelerator ----------------------------------------------------- */
+
+struct accel_env {
+	char *dir;
+	char kvm[256], pvm[256];
+};
+
+static struct accel_env accel_env(int kvm_exists, int pvm_exists)
+{
+	struct accel_env a = {.dir = tmpdir_new()};
+
+	snprintf(a.kvm, sizeof(a.kvm), "%s/kvm", a.dir);
+	snprintf(a.pvm, sizeof(a.pvm), "%s/kvm_pvm", a.dir);
+	if (kvm_exists)
+		close(open(a.kvm, O_CREAT | O_RDWR, 0600));
+	if (pvm_exists)
+		assert_int_equal(mkdir(a.pvm, 0700), 0);
+	return a;
+}
+
+static void test_accel_auto(void **state)
+{
+	struct accel_env a;
+	char why[256];
+
+	(void)state;
+	a = accel_env(1, 0);
+	assert_string_equal(qemu_accel_choose_at("auto", a.kvm, a.pvm, why, sizeof(why)), "kvm");
+	assert_string_equal(qemu_accel_choose_at(NULL, a.kvm, a.pvm, why, sizeof(why)), "kvm");
+	tmpdir_free(a.dir);
+
+	a = accel_env(1, 1); /* nested PVM host: KVM opens but guests do not run */
+	assert_string_equal(qemu_accel_choose_at("auto", a.kvm, a.pvm, why, sizeof(why)), "tcg");
+	assert_non_null(strstr(why, "kvm_pvm"));
+	tmpdir_free(a.dir);
+
+	a = accel_env(0, 0); /* no /dev/kvm at all */
+	assert_string_equal(qemu_accel_choose_at("", a.kvm, a.pvm, why, sizeof(why)), "tcg");
+	assert_non_null(strstr(why, a.kvm));
+	tmpdir_free(a.dir);
+}
+
+static void test_accel_explicit(void **state)
+{
+	struct accel_env a = accel_env(0, 1);
+	char why[256];
+
+	(void)state;
+	assert_string_equal(qemu_accel_choose_at("kvm", a.kvm, a.pvm, why, sizeof(why)), "kvm");
+	assert_string_equal(qemu_accel_choose_at("tcg", a.kvm, a.pvm, why, sizeof(why)), "tcg");
+	assert_null(qemu_accel_choose_at("xen", a.kvm, a.pvm, why, sizeof(why)));
+	assert_non_null(strstr(why, "xen"));
+	tmpdir_free(a.dir);
+}
+
+/* ---- version ----------------------------------------------------------- */
+
+static void test_parse_version(void **state)
+{
+	char v[32];
+	int major = 0;
+
+	(void)state;
+	assert_int_equal(qemu_parse_version("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7)\n"
+					    "Copyright (c) 2003-2022 Fabrice Bellard\n",
+					    v, sizeof(v), &major), 0);
+	assert_string_equal(v, "7.2.22");
+	assert_int_equal(major, 7);
+	assert_int_equal(qemu_parse_version("bash: qemu: not found", v, sizeof(v), &major), -1);
+	assert_int_equal(qemu_parse_version(NULL, v, sizeof(v), &major), -1);
+}
+
+/* ---- QMP over a socketpair --------------------------------------------- */
+
+static void put(int fd, const char *s)
+{
+	assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+static void test_qmp_parse_event(void **state)
+{
+	char name[32], reason[32];
+
+	(void)state;
+	assert_int_equal(qmp_parse_event("{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, "
+					 "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true, "
+					 "\"reason\": \"guest-shutdown\"}}",
+					 name, sizeof(name), reason, sizeof(reason)), 1);
+	assert_string_equal(name, "SHUTDOWN");
+	assert_string_equal(reason, "guest-shutdown");
+	assert_int_equal(qmp_parse_event("{\"event\": \"RESUME\", \"timestamp\": {}}", name,
+					 sizeof(name), reason, sizeof(reason)), 1);
+	assert_string_equal(name, "RESUME");
+	assert_string_equal(reason, "");
+	assert_int_equal(qmp_parse_event("{\"return\": {}}", name, sizeof(name), reason,
+					 sizeof(reason)), 0);
+	assert_int_equal(qmp_parse_event("{\"return\": ", name, sizeof(name), reason,
+					 sizeof(reason)), -1);
+}
+
+static void test_qmp_next_event_stream(void **state)
+{
+	char name[32], reason[32];
+	int sv[2];
+	struct err e;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	/* Nothing yet: a timeout, not an error. */
+	assert_int_equal(qmp_next_event(sv[0], name, sizeof(name), reason, sizeof(reason), 20, &e),
+			 QMP_WAIT_TIMEOUT);
+	/* A reply to skip, two events in one write, then one split in two. */
+	put(sv[1], "{\"return\": {}}\r\n{\"event\": \"STOP\"}\r\n{\"event\": \"SHUTDOWN\", "
+		   "\"data\": {\"guest\": true, \"reason\": \"guest-reset\"}}\r\n{\"event\": \"SHU");
+	assert_int_equal(qmp_next_event(sv[0], name, sizeof(name), reason, sizeof(reason), 1000, &e),
+			 QMP_WAIT_EVENT);
+	assert_string_equal(name, "STOP");
+	assert_int_equal(qmp_next_event(sv[0], name, sizeof(name), reason, sizeof(reason), 1000, &e),
+			 QMP_WAIT_EVENT);
+	assert_string_equal(name, "SHUTDOWN");
+	assert_string_equal(reason, "guest-reset");
+	put(sv[1], "TDOWN\", \"data\": {\"guest\": false, \"reason\": \"host-signal\"}}\r\n");
+	assert_int_equal(qmp_next_event(sv[0], name, sizeof(name), reason, sizeof(reason), 1000, &e),
+			 QMP_WAIT_EVENT);
+	assert_string_equal(reason, "host-signal");
+	/* QEMU exits: the connection closes. */
+	close(sv[1]);
+	assert_int_equal(qmp_next_event(sv[0], name, sizeof(name), reason, sizeof(reason), 1000, &e),
+			 QMP_WAIT_CLOSED);
+	close(sv[0]);
+}
+
+static void test_qmp_next_event_garbage(void **state)
+{
+	char name[32], reason[32];
+	int sv[2];
+	struct err e;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	put(sv[1], "this is not json\n");
+	err_clear(&e);
+	assert_int_equal(qmp_next_event(sv[0], name, sizeof(name), reason, sizeof(reason), 1000, &e),
+			 -1);
+	assert_int_equal(e.code, ERR_VMM);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* ---- fake QMP server on a Unix socket ----------------------------------- */
+
+enum fake_mode { FAKE_OK, FAKE_REFUSE, FAKE_SILENT };
+
+struct fake_qmp {
+	char path[108];
+	enum fake_mode mode;
+	int lfd;
+	pthread_t th;
+	char caps[256];   /* first command received */
+	char cmd[1024];   /* second command received */
+};
+
+static int fake_read_line(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+	char c;
+
+	while (n + 1 < len && read(fd, &c, 1) == 1) {
+		if (c == '\n') {
+			buf[n] = '\0';
+			return 0;
+		}
+		buf[n++] = c;
+	}
+	buf[n] = '\0';
+	return -1;
+}
+
+static void *fake_serve(void *arg)
+{
+	struct fake_qmp *f = arg;
+	int fd = accept(f->lfd, NULL, NULL);
+
+	if (fd < 0)
+		return NULL;
+	if (f->mode == FAKE_SILENT) {
+		/* Like a QMP socket held by another client: accepted, never greeted. */
+		usleep(400 * 1000);
+		close(fd);
+		return NULL;
+	}
+	/* The greeting arrives in two pieces, as a slow QEMU could send it. */
+	put(fd, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, ");
+	usleep(20 * 1000);
+	put(fd, "\"major\": 7}, \"package\": \"\"}, \"capabilities\": [\"oob\"]}}\r\n");
+	if (fake_read_line(fd, f->caps, sizeof(f->caps)) < 0)
+		goto out;
+	put(fd, "{\"return\": {}}\r\n");
+	if (fake_read_line(fd, f->cmd, sizeof(f->cmd)) < 0)
+		goto out;
+	if (f->mode == FAKE_REFUSE) {
+		put(fd, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Invalid parameter "
+			"'delete'\"}}\r\n");
+		goto out;
+	}
+	/* An event may come before the reply; the client must skip it. */
+	put(fd, "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 0}, \"event\": \"RESET\", "
+		"\"data\": {\"guest\": true, \"reason\": \"guest-reset\"}}\r\n{\"return\": {}}\r\n");
+	put(fd, "{\"timestamp\": {\"seconds\": 2, \"microseconds\": 0}, \"event\": \"SHUTDOWN\", "
+		"\"data\": {\"guest\": true, \"reason\": \"guest-reset\"}}\r\n");
+out:
+	close(fd);
+	return NULL;
+}
+
+static void fake_start(struct fake_qmp *f, const char *path, enum fake_mode mode)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	memset(f, 0, sizeof(*f));
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	f->mode = mode;
+	f->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(f->lfd >= 0);
+	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->lfd, 4), 0);
+	assert_int_equal(pthread_create(&f->th, NULL, fake_serve, f), 0);
+}
+
+static void fake_stop(struct fake_qmp *f)
+{
+	pthread_join(f->th, NULL);
+	close(f->lfd);
+	unlink(f->path);
+}
+
+/* request_stop sends exactly ctrl-alt-delete and returns after QEMU's reply. */
+static void test_request_stop_sends_ctrl_alt_delete(void **state)
+{
+	char *dir = tmpdir_new(), sock[128];
+	struct vmm_config c = base_cfg();
+	struct vmm_proc p = {.pid = getpid(), .start_time = proc_start_time(getpid())};
+	struct fake_qmp f;
+	json_t *cmd, *keys;
+	struct err e;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/qmp.sock", dir);
+	c.api_sock = sock;
+	fake_start(&f, sock, FAKE_OK);
+	err_clear(&e);
+	assert_int_equal(vmm_qemu.request_stop(&c, &p, &e), 0);
+	fake_stop(&f);
+
+	assert_non_null(strstr(f.caps, "\"qmp_capabilities\""));
+	cmd = json_loads(f.cmd, 0, NULL);
+	assert_non_null(cmd);
+	assert_string_equal(json_string_value(json_object_get(cmd, "execute")), "send-key");
+	keys = json_object_get(json_object_get(cmd, "arguments"), "keys");
+	assert_int_equal(json_array_size(keys), 3);
+	const char *want[] = {"ctrl", "alt", "delete"};
+	for (size_t i = 0; i < 3; i++) {
+		json_t *k = json_array_get(keys, i);
+
+		assert_string_equal(json_string_value(json_object_get(k, "type")), "qcode");
+		assert_string_equal(json_string_value(json_object_get(k, "data")), want[i]);
+	}
+	json_decref(cmd);
+	tmpdir_free(dir);
+}
+
+static void test_request_stop_refused(void **state)
+{
+	char *dir = tmpdir_new(), sock[128];
+	struct vmm_config c = base_cfg();
+	struct vmm_proc p = {.pid = getpid(), .start_time = proc_start_time(getpid())};
+	struct fake_qmp f;
+	struct err e;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/qmp.sock", dir);
+	c.api_sock = sock;
+	fake_start(&f, sock, FAKE_REFUSE);
+	err_clear(&e);
+	assert_int_equal(vmm_qemu.request_stop(&c, &p, &e), -1);
+	fake_stop(&f);
+	assert_int_equal(e.code, ERR_VMM);
+	assert_non_null(strstr(e.msg, "Invalid parameter 'delete'"));
+	tmpdir_free(dir);
+}
+
+static void test_request_stop_not_running(void **state)
+{
+	struct vmm_config c = base_cfg();
+	/* Our pid with a start time that is not ours: a recycled pid. */
+	struct vmm_proc p = {.pid = getpid(), .start_time = proc_start_time(getpid()) + 12345};
+	struct err e;
+
+	(void)state;
+	err_clear(&e);
+	assert_int_equal(vmm_qemu.request_stop(&c, &p, &e), -1);
+	assert_int_equal(e.code, ERR_BAD_STATE);
+}
+
+/* The watcher connects to the ".events" twin and reads SHUTDOWN's reason. */
+static void test_watch_reads_shutdown_reason(void **state)
+{
+	char *dir = tmpdir_new(), sock[128], ev[128], name[32], reason[32];
+	struct fake_qmp f;
+	struct err e;
+	int fd, r;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/qmp.sock", dir);
+	assert_int_equal(qemu_event_sock_path(sock, ev, sizeof(ev), &e), 0);
+	fake_start(&f, ev, FAKE_OK);
+	fd = qemu_watch_open(sock, &e);
+	assert_true(fd >= 0);
+	/* The daemon never sends commands here; play the fake's second step. */
+	json_t *ret = NULL;
+	assert_int_equal(qmp_execute(fd, "query-status", NULL, &ret, 1000, NULL, &e), 0);
+	json_decref(ret);
+	r = qmp_next_event(fd, name, sizeof(name), reason, sizeof(reason), 2000, &e);
+	assert_int_equal(r, QMP_WAIT_EVENT);
+	assert_string_equal(name, "SHUTDOWN");
+	assert_string_equal(reason, "guest-reset");
+	assert_int_equal(qmp_next_event(fd, name, sizeof(name), reason, sizeof(reason), 2000, &e),
+			 QMP_WAIT_CLOSED);
+	close(fd);
+	fake_stop(&f);
+	tmpdir_free(dir);
+}
+
+static void test_watch_no_qemu(void **state)
+{
+	char *dir = tmpdir_new(), sock[128];
+	struct err e;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/qmp.sock", dir);
+	err_clear(&e);
+	assert_int_equal(qemu_watch_open(sock, &e), -1);
+	assert_int_equal(e.code, ERR_UNAVAILABLE);
+	tmpdir_free(dir);
+}
+
+/* A socket that accepts but never greets (another client holds QMP). */
+static void test_connect_silent_times_out(void **state)
+{
+	char *dir = tmpdir_new(), sock[128];
+	struct fake_qmp f;
+	struct err e;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/qmp.sock", dir);
+	fake_start(&f, sock, FAKE_SILENT);
+	err_clear(&e);
+	assert_int_equal(qmp_connect(sock, 100, NULL, &e), -1);
+	assert_int_equal(e.code, ERR_UNAVAILABLE);
+	assert_non_null(strstr(e.msg, "greeting"));
+	fake_stop(&f);
+	tmpdir_free(dir);
+}
+
+static void test_cleanup_removes_sockets(void **state)
+{
+	char *dir = tmpdir_new(), sock[128], ev[128];
+	struct vmm_config c = base_cfg();
+	struct err e;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/qmp.sock", dir);
+	assert_int_equal(qemu_event_sock_path(sock, ev, sizeof(ev), &e), 0);
+	close(open(sock, O_CREAT | O_WRONLY, 0600));
+	close(open(ev, O_CREAT | O_WRONLY, 0600));
+	c.api_sock = sock;
+	vmm_qemu.cleanup(&c);
+	assert_false(fs_exists(sock));
+	assert_false(fs_exists(ev));
+	tmpdir_free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_argv_full),
+		cmocka_unit_test(test_argv_minimal_kvm),
+		cmocka_unit_test(test_argv_default_accel_and_no_mac),
+		cmocka_unit_test(test_argv_escapes_commas),
+		cmocka_unit_test(test_argv_rejects_bad_config),
+		cmocka_unit_test(test_accel_auto),
+		cmocka_unit_test(test_accel_explicit),
+		cmocka_unit_test(test_parse_version),
+		cmocka_unit_test(test_qmp_parse_event),
+		cmocka_unit_test(test_qmp_next_event_stream),
+		cmocka_unit_test(test_qmp_next_event_garbage),
+		cmocka_unit_test(test_request_stop_sends_ctrl_alt_delete),
+		cmocka_unit_test(test_request_stop_refused),
+		cmocka_unit_test(test_request_stop_not_running),
+		cmocka_unit_test(test_watch_reads_shutdown_reason),
+		cmocka_unit_test(test_watch_no_qemu),
+		cmocka_unit_test(test_connect_silent_times_out),
+		cmocka_unit_test(test_cleanup_removes_sockets),
+	};
+
+	return cmocka_run_group_tests_name("vmm_qemu", tests, NULL, NULL);
+}
