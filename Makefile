@@ -42,8 +42,11 @@ unit-asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	meson test -C $(ASAN_BUILD) --print-errorlogs
 
+# Python suites not already run by `meson test` (net, guest and bundle are).
+PYTHON_SUITES = tests/fcemu tests/dns tests/integration
+
 integration: build
-	$(PYTEST) tests/integration $(PYTEST_ARGS)
+	BUILD=$(BUILD) $(PYTEST) $(PYTHON_SUITES) $(PYTEST_ARGS)
 
 check: deps
 	$(MAKE) unit unit-asan
