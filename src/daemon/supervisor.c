@@ -31,6 +31,9 @@ struct watch {
 	off_t offset;     /* how far the console log was scanned */
 	char carry[64];   /* tail of the last chunk, for lines split across reads */
 	int powered_off;
+	int fallback;     /* pidfd is an eventfd fed by waiter_thread (no pidfd_open) */
+	int status;       /* exit status found by waiter_thread */
+	pthread_t waiter;
 	struct watch *next;
 };
 
@@ -46,6 +49,8 @@ static char tag_stop, tag_ino;
 
 static void watch_free(struct watch *w)
 {
+	if (w->fallback)
+		pthread_join(w->waiter, NULL);
 	if (w->pidfd >= 0)
 		close(w->pidfd);
 	free(w->console);
@@ -112,7 +117,9 @@ static void on_exit_event(struct daemon *d, struct watch *w)
 	siginfo_t si;
 	char id[17];
 
-	if (w->is_child) {
+	if (w->fallback) {
+		status = w->status;
+	} else if (w->is_child) {
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_PIDFD, (id_t)w->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid) {
 			if (si.si_code == CLD_EXITED)
@@ -213,6 +220,10 @@ void sup_stop(struct daemon *d)
 		struct watch *w = s->list;
 
 		s->list = w->next;
+		/* VMs outlive the daemon: stop waiting for them (waitpid and
+		 * usleep are cancellation points). */
+		if (w->fallback)
+			pthread_cancel(w->waiter);
 		watch_free(w);
 	}
 	close(s->epfd);
@@ -221,6 +232,47 @@ void sup_stop(struct daemon *d)
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	d->sup = NULL;
+}
+
+/* Where pidfd_open is missing (old kernels, valgrind), a thread waits for
+ * the process instead: blocking waitpid() for our children, else a slow
+ * check of /proc. It signals the epoll loop through an eventfd. */
+static void *waiter_thread(void *arg)
+{
+	struct watch *w = arg;
+	uint64_t one = 1;
+	int st;
+
+	w->status = -1;
+	if (w->is_child) {
+		while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (WIFEXITED(st))
+			w->status = WEXITSTATUS(st);
+		else if (WIFSIGNALED(st))
+			w->status = 128 + WTERMSIG(st);
+	} else {
+		long long start = proc_start_time(w->pid);
+
+		while (proc_alive(w->pid, start))
+			usleep(500 * 1000);
+	}
+	if (write(w->pidfd, &one, sizeof(one)) < 0)
+		return NULL;
+	return NULL;
+}
+
+static int watch_fallback(struct watch *w, struct err *e)
+{
+	w->pidfd = eventfd(0, EFD_CLOEXEC);
+	if (w->pidfd < 0)
+		return err_errno(e, errno, "eventfd");
+	w->fallback = 1;
+	if (pthread_create(&w->waiter, NULL, waiter_thread, w) != 0) {
+		close(w->pidfd);
+		return err_set(e, ERR_INTERNAL, "cannot start a process waiter thread");
+	}
+	return 0;
 }
 
 int sup_watch(struct daemon *d, const char *vm_id, pid_t pid, int is_child,
@@ -236,8 +288,9 @@ int sup_watch(struct daemon *d, const char *vm_id, pid_t pid, int is_child,
 	w->is_child = is_child;
 	w->wd = -1;
 	w->pidfd = proc_pidfd(pid);
-	if (w->pidfd < 0) {
-		err_errno(e, errno, "watch process %d", (int)pid);
+	if (w->pidfd < 0 && (errno != ENOSYS || watch_fallback(w, e) < 0)) {
+		if (errno != ENOSYS)
+			err_errno(e, errno, "watch process %d", (int)pid);
 		free(w);
 		return -1;
 	}
