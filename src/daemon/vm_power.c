@@ -349,6 +349,10 @@ void vm_on_exit(struct daemon *d, const char *vm_id, int status)
 	int reboot = 0;
 	char how[64];
 
+	/* The network goes before the VM reads as stopped: a `vm stop` that has
+	 * returned, or a `vm start` that follows, must not race with it. */
+	if (store_vm_get(d->store, vm_id, &vm, NULL) == 0)
+		vmnet_down(d, &vm);
 	pthread_mutex_lock(&d->lock);
 	if (store_vm_get(d->store, vm_id, &vm, NULL) < 0) {
 		pthread_mutex_unlock(&d->lock);
@@ -393,7 +397,6 @@ void vm_on_exit(struct daemon *d, const char *vm_id, int status)
 	store_vm_update(d->store, &vm, NULL);
 	pthread_cond_broadcast(&d->changed);
 	pthread_mutex_unlock(&d->lock);
-	vmnet_down(d, &vm);
 	events_vm(d, "vm.state", &vm);
 	if (reboot && !d->shutting_down) {
 		void **arg = xmalloc(2 * sizeof(void *));

@@ -1,0 +1,113 @@
+"""End to end: real guests from the runtime bundle, booted by the QEMU
+driver under TCG, reached over real SSH, inside a network namespace made for
+the test. Needs ./runtime (make runtime-bundle)."""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from conftest import REPO, Env, alive, netns  # noqa: E402,F401
+
+RUNTIME = Path(os.environ.get("BANGER_E2E_RUNTIME", REPO / "runtime"))
+
+pytestmark = pytest.mark.skipif(
+    not (RUNTIME / "bundle.json").exists(),
+    reason=f"no runtime bundle at {RUNTIME}: run `make runtime-bundle`")
+
+
+@pytest.fixture
+def qenv(tmp_path, netns):
+    e = Env(tmp_path, netns)
+    e.write_config('log_level = "debug"\n'
+                   'vmm = "qemu"\n'
+                   f'runtime_dir = "{RUNTIME}"\n'
+                   'default_memory = 768\n'
+                   'default_vcpu = 2\n'
+                   'stop_timeout = 60\n')
+    e.env["BANGER_SSH_WAIT"] = "300"
+    try:
+        yield e
+    finally:
+        for vm in ("e2e-one", "e2e-two"):
+            e.banger("vm", "delete", "--force", vm, timeout=180)
+        e.stop_daemon()
+        e.kill_vmms()
+
+
+def ssh(env, name, *cmd, check=True, timeout=300):
+    r = env.banger("vm", "ssh", name, "--", *cmd, timeout=timeout)
+    if check:
+        assert r.returncode == 0, f"ssh {name} {cmd}: {r.returncode}\n{r.stdout}\n{r.stderr}"
+    return r.stdout.strip()
+
+
+def boot(env, name):
+    """Creates and boots a VM; returns seconds from `vm create` to SSH."""
+    t0 = time.monotonic()
+    r = env.banger("vm", "create", "--name", name, timeout=300)
+    assert r.returncode == 0, r.stderr
+    ssh(env, name, "true")
+    return time.monotonic() - t0
+
+
+def test_two_vms_boot_persist_resize_and_find_each_other(qenv):
+    env = qenv
+    bundle = json.loads((RUNTIME / "bundle.json").read_text())
+
+    # 1. Boot; the bundle's kernel; hostname; /root is the work disk; / is an overlay.
+    t_one = boot(env, "e2e-one")
+    print(f"\nboot-to-SSH e2e-one: {t_one:.1f} s")
+    vm = env.vm("e2e-one")
+    assert vm["vmm"] == "qemu" and vm["accel"] in ("tcg", "kvm")
+    assert ssh(env, "e2e-one", "uname", "-r") == bundle["kernel_version"]
+    assert ssh(env, "e2e-one", "hostname") == "e2e-one"
+    assert ssh(env, "e2e-one", "findmnt", "-n", "-o", "SOURCE", "/root") == "/dev/vdc"
+    assert ssh(env, "e2e-one", "findmnt", "-n", "-o", "FSTYPE", "/") == "overlay"
+
+    # 2. Files under /root and /etc survive stop/start.
+    ssh(env, "e2e-one", "sh", "-c", "echo work > /root/persist.txt; echo sys > /etc/banger-e2e")
+    env.banger("vm", "stop", "e2e-one", check=True, timeout=180)
+    assert env.vm("e2e-one")["state"] == "stopped"
+    env.banger("vm", "start", "e2e-one", check=True, timeout=300)
+    assert ssh(env, "e2e-one", "cat", "/root/persist.txt") == "work"
+    assert ssh(env, "e2e-one", "cat", "/etc/banger-e2e") == "sys"
+
+    # 3. Grow the work disk while stopped; df shows it, the file is still there.
+    env.banger("vm", "stop", "e2e-one", check=True, timeout=180)
+    env.banger("vm", "set", "e2e-one", "--disk-size", "20G", check=True, timeout=300)
+    env.banger("vm", "start", "e2e-one", check=True, timeout=300)
+    size = int(ssh(env, "e2e-one", "df", "-B1", "--output=size", "/root").splitlines()[-1])
+    assert 19 << 30 < size <= 20 << 30
+    assert ssh(env, "e2e-one", "cat", "/root/persist.txt") == "work"
+
+    # 4. A second VM from the same image: its own overlay, and the two find each other.
+    t_two = boot(env, "e2e-two")
+    print(f"boot-to-SSH e2e-two: {t_two:.1f} s")
+    r = ssh(env, "e2e-two", "cat", "/etc/banger-e2e", check=False)
+    assert "banger-e2e" not in r and "sys" not in r
+    one, two = env.vm("e2e-one")["address"], env.vm("e2e-two")["address"]
+    for src, dst in (("e2e-one", two), ("e2e-two", one), ("e2e-one", "e2e-two.vm"),
+                     ("e2e-two", "e2e-one.vm")):
+        ssh(env, src, "bash", "-c", f"exec 3<>/dev/tcp/{dst}/22 && head -c 4 <&3")
+    for name, addr in (("e2e-one", one), ("e2e-two", two)):
+        r = env.cmd(["dig", "+short", "@172.30.77.1", f"{name}.vm"], check=True)
+        assert r.stdout.strip() == addr
+
+    # 5. Delete both: nothing of them remains.
+    dirs = [env.vm(n)["dir"] for n in ("e2e-one", "e2e-two")]
+    pids = [env.vm(n)["pid"] for n in ("e2e-one", "e2e-two")]
+    for n in ("e2e-one", "e2e-two"):
+        env.banger("vm", "delete", "--force", n, check=True, timeout=180)
+    assert env.bjson("vm", "list") == []
+    assert not any(os.path.exists(d) for d in dirs)
+    assert not any(alive(p) for p in pids)
+    links = env.cmd(["ip", "-o", "link", "show"], check=True).stdout
+    assert not re.search(r"\bbgr[0-9a-f]+", links)
+    rules = env.cmd(["nft", "list", "ruleset"]).stdout
+    assert "banger-vm:" not in rules
