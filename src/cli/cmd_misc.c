@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "cli/vm_ssh.h"
+#include "tui/tui.h"
 
 static int cmd_ssh_config(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
 			  struct err *e)
@@ -28,7 +29,17 @@ static int cmd_ssh_config(struct cli *c, const struct cli_cmd *cmd, int argc, ch
 	return 0;
 }
 
+static int cmd_tui(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+		   struct err *e)
+{
+	if (argc > 1)
+		return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[1]);
+	return tui_run(&c->paths, e);
+}
+
 const struct cli_cmd cli_misc_cmds[] = {
+	{NULL, "tui", "", "the terminal UI: a live table of VMs with start/stop/ssh/logs keys",
+	 NULL, cmd_tui},
 	{NULL, "ssh-config", "", "print ssh_config Host blocks for all VMs (for editors' remote SSH)",
 	 NULL, cmd_ssh_config},
 	{NULL, NULL, NULL, NULL, NULL, NULL},

@@ -50,10 +50,30 @@ static int port_open(const char *addr)
 	return ok;
 }
 
+/* 'a' 'b c' 'it'\''s': POSIX single quoting, safe for any content. */
+static char *quote_args(int argc, char **argv)
+{
+	struct buf b = BUF_INIT;
+
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			buf_putc(&b, ' ');
+		buf_putc(&b, '\'');
+		for (const char *p = argv[i]; *p; p++) {
+			if (*p == '\'')
+				buf_puts(&b, "'\\''");
+			else
+				buf_putc(&b, *p);
+		}
+		buf_putc(&b, '\'');
+	}
+	return buf_steal(&b);
+}
+
 int vm_ssh_exec(json_t *vm, json_t *st, int argc, char **argv, struct err *e)
 {
 	const char *addr = js(vm, "address"), *name = js(vm, "name");
-	char *uk, *kh, *dest;
+	char *uk, *kh, *dest, *cmdline = NULL;
 	const char **args;
 	long long deadline;
 	int n = 0, waited = 0;
@@ -102,8 +122,15 @@ int vm_ssh_exec(json_t *vm, json_t *st, int argc, char **argv, struct err *e)
 	args[n++] = dest;
 	if (argc > 0)
 		args[n++] = "--";
-	for (int i = 0; i < argc; i++)
-		args[n++] = argv[i];
+	if (argc == 1) {
+		/* One word: the guest's shell runs it as written ("ls | wc -l"). */
+		args[n++] = argv[0];
+	} else if (argc > 1) {
+		/* Several words: each stays one argument, like `docker exec`;
+		 * ssh would otherwise join them and let the remote shell re-split. */
+		cmdline = quote_args(argc, argv);
+		args[n++] = cmdline;
+	}
 	args[n] = NULL;
 	fflush(NULL);
 	execvp("ssh", (char *const *)args);
@@ -114,6 +141,7 @@ int vm_ssh_exec(json_t *vm, json_t *st, int argc, char **argv, struct err *e)
 	free(kh);
 	free(dest);
 	free(args);
+	free(cmdline);
 	return -1;
 }
 

@@ -244,8 +244,10 @@ HANDLER(vm_set_h)
 
 HANDLER(vm_stats_h)
 {
+	const char *flush = request_query(r, "flush");
+
 	UNUSED_ARGS;
-	return vm_stats(d, r->arg, out, e);
+	return vm_stats(d, r->arg, !flush || strcmp(flush, "0") != 0, out, e);
 }
 
 HANDLER(image_list)

@@ -71,8 +71,9 @@ void vm_reconcile(struct daemon *d);
 /* Stops every running VM's supervision without stopping the VMs (daemon
  * shutdown: VMs keep running and are re-adopted next time). */
 
-/* `vm stats`: live figures of one VM (see vm_stats.c). */
-int vm_stats(struct daemon *d, const char *name, json_t **out, struct err *e);
+/* `vm stats`: live figures of one VM (see vm_stats.c). flush: ask
+ * Firecracker for fresh counters first (it logs two lines each time). */
+int vm_stats(struct daemon *d, const char *name, int flush, json_t **out, struct err *e);
 
 /* JSON view of a VM for the API (everything `vm show` prints). */
 json_t *vm_to_json(const struct daemon *d, const struct store_vm *vm);

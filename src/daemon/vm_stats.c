@@ -41,14 +41,14 @@ static json_t *disk(const char *path, long long configured)
 
 /* Block and net counters from the last metrics line (deltas since the
  * line before it, as Firecracker writes them). */
-static json_t *vmm_metrics(const struct store_vm *vm, const struct vm_files *f)
+static json_t *vmm_metrics(const struct store_vm *vm, const struct vm_files *f, int flush)
 {
 	json_t *m = NULL, *out, *v;
 	const char *k;
 
 	if (strcmp(vm->vmm, "firecracker") != 0)
 		return json_null();
-	if (strcmp(vm->state, "running") == 0)
+	if (flush && strcmp(vm->state, "running") == 0)
 		fc_flush_metrics(f->api_sock, NULL);
 	if (fc_metrics_read_last(f->metrics, &m, NULL) < 0)
 		return json_null();
@@ -61,7 +61,7 @@ static json_t *vmm_metrics(const struct store_vm *vm, const struct vm_files *f)
 	return out;
 }
 
-int vm_stats(struct daemon *d, const char *name, json_t **out, struct err *e)
+int vm_stats(struct daemon *d, const char *name, int flush, json_t **out, struct err *e)
 {
 	struct store_vm vm;
 	struct vm_files f;
@@ -87,6 +87,6 @@ int vm_stats(struct daemon *d, const char *name, json_t **out, struct err *e)
 	json_object_set_new(*out, "address", json_string(vm.address));
 	json_object_set_new(*out, "nat", json_boolean(vm.nat));
 	json_object_set_new(*out, "vmm", json_string(vm.vmm));
-	json_object_set_new(*out, "vmm_metrics", vmm_metrics(&vm, &f));
+	json_object_set_new(*out, "vmm_metrics", vmm_metrics(&vm, &f, flush));
 	return 0;
 }

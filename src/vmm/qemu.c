@@ -26,11 +26,15 @@
 #include "util/proc.h"
 #include "util/spawn.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h> /* __rdtsc */
+#endif
+
 #define QEMU_DEFAULT_BIN "qemu-system-x86_64"
 #define QEMU_PACKAGE_HINT "apt-get install qemu-system-x86"
 #define QEMU_EVENT_SUFFIX ".events"
 #define QEMU_START_TIMEOUT_MS 30000 /* spawn until QMP answers, TCG on a busy host */
-#define QEMU_QMP_STEP_MS 5000       /* one QMP exchange */
+#define QEMU_QMP_STEP_MS 5000	    /* one QMP exchange */
 #define QEMU_RETRY_MS 20
 #define QEMU_TAIL_LINES 8
 
@@ -57,8 +61,10 @@ const char *qemu_accel_choose_at(const char *want, const char *kvm_dev, const ch
 	}
 	close(fd);
 	if (access(pvm_dir, F_OK) == 0) {
-		snprintf(why, len, "using tcg (software emulation): %s exists, this is a nested PVM "
-			 "host where ordinary guest kernels do not run under KVM", pvm_dir);
+		snprintf(why, len,
+			 "using tcg (software emulation): %s exists, this is a nested PVM "
+			 "host where ordinary guest kernels do not run under KVM",
+			 pvm_dir);
 		return "tcg";
 	}
 	snprintf(why, len, "using kvm: %s is usable", kvm_dev);
@@ -69,6 +75,51 @@ const char *qemu_accel_choose(const char *want, char *why, size_t len)
 {
 	return qemu_accel_choose_at(want, "/dev/kvm", "/sys/module/kvm_pvm", why, len);
 }
+
+/* ---- host TSC rate ------------------------------------------------------ */
+
+#if defined(__x86_64__) || defined(__i386__)
+/* One (time, TSC) pair; the read with the narrowest clock bracket wins,
+ * so a preemption between the two reads does not skew it. */
+static void qemu_tsc_sample(long long *ns, unsigned long long *tsc)
+{
+	long long best = -1;
+
+	for (int i = 0; i < 8; i++) {
+		struct timespec a, b;
+		unsigned long long t;
+		long long gap;
+
+		clock_gettime(CLOCK_MONOTONIC_RAW, &a);
+		t = __rdtsc();
+		clock_gettime(CLOCK_MONOTONIC_RAW, &b);
+		gap = (b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
+		if (best < 0 || gap < best) {
+			best = gap;
+			*tsc = t;
+			*ns = a.tv_sec * 1000000000LL + a.tv_nsec + gap / 2;
+		}
+	}
+}
+
+long qemu_host_tsc_khz(void)
+{
+	long long ns0, ns1;
+	unsigned long long t0, t1;
+
+	qemu_tsc_sample(&ns0, &t0);
+	usleep(20 * 1000);
+	qemu_tsc_sample(&ns1, &t1);
+	if (ns1 <= ns0 || t1 <= t0)
+		return 0;
+	return (long)((t1 - t0) * 1000000ULL / (unsigned long long)(ns1 - ns0));
+}
+#else
+long qemu_host_tsc_khz(void)
+{
+	return 0;
+}
+#endif
 
 /* ---- command line ---------------------------------------------------- */
 
@@ -200,7 +251,25 @@ static void qemu_add_qmp(struct qemu_args *a, const char *path)
 	free(p);
 }
 
-int qemu_build_argv(const struct vmm_config *cfg, char ***argv_out, struct err *e)
+/* QEMU's kernel parameters, then banger's. Under TCG the guest's TSC ticks
+ * at the host's rate but the kernel calibrates it against the emulated PIT,
+ * which fails when the host is busy ("Fast TSC calibration failed ...
+ * Unable to calibrate against PIT"), and then the guest hangs at "APIC:
+ * Switch to symmetric I/O mode setup" (seen on this 2-core machine under
+ * load: 0 of 2 boots; with tsc_early_khz 2 of 2, 6 s to userspace). */
+static char *qemu_kernel_args(const struct vmm_config *cfg, const char *accel, long tsc_khz)
+{
+	struct buf b = BUF_INIT;
+
+	buf_puts(&b, QEMU_BOOT_ARGS);
+	if (tsc_khz > 0 && !strcmp(accel, "tcg"))
+		buf_printf(&b, " tsc_early_khz=%ld", tsc_khz);
+	if (cfg->boot_args && *cfg->boot_args)
+		buf_printf(&b, " %s", cfg->boot_args);
+	return buf_steal(&b);
+}
+
+int qemu_build_argv(const struct vmm_config *cfg, long tsc_khz, char ***argv_out, struct err *e)
 {
 	const char *accel = cfg->accel ? cfg->accel : "tcg";
 	char ev[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -230,10 +299,7 @@ int qemu_build_argv(const struct vmm_config *cfg, char ***argv_out, struct err *
 	if (cfg->initrd && *cfg->initrd)
 		qemu_args_put(&a, "-initrd", cfg->initrd, NULL);
 	qemu_args_put(&a, "-append", NULL);
-	if (cfg->boot_args && *cfg->boot_args)
-		qemu_args_add(&a, xasprintf("%s %s", QEMU_BOOT_ARGS, cfg->boot_args));
-	else
-		qemu_args_put(&a, QEMU_BOOT_ARGS, NULL);
+	qemu_args_add(&a, qemu_kernel_args(cfg, accel, tsc_khz));
 	qemu_add_drives(&a, cfg);
 	if (cfg->tap && *cfg->tap)
 		qemu_add_net(&a, cfg);
@@ -247,9 +313,10 @@ int qemu_event_sock_path(const char *api_sock, char *buf, size_t len, struct err
 	int n = snprintf(buf, len, "%s%s", api_sock, QEMU_EVENT_SUFFIX);
 
 	if (n < 0 || (size_t)n >= len || (size_t)n >= max)
-		return err_set(e, ERR_INVALID, "QMP socket path too long for its \"%s\" twin "
-			       "(at most %zu bytes): %s", QEMU_EVENT_SUFFIX,
-			       max - 1 - strlen(QEMU_EVENT_SUFFIX), api_sock);
+		return err_set(e, ERR_INVALID,
+			       "QMP socket path too long for its \"%s\" twin "
+			       "(at most %zu bytes): %s",
+			       QEMU_EVENT_SUFFIX, max - 1 - strlen(QEMU_EVENT_SUFFIX), api_sock);
 	return 0;
 }
 
@@ -290,8 +357,10 @@ static int qemu_probe(const char *bin, char *version, size_t len, struct err *e)
 		err_set(e, ERR_MISSING_TOOL, "%s --version printed no QEMU version: %.200s",
 			argv[0], out ? out : "");
 	else if (major < QEMU_MIN_MAJOR)
-		r = err_set(e, ERR_MISSING_TOOL, "QEMU %s is too old: banger needs %d.0 or newer "
-			    "(microvm with ACPI device discovery)", version, QEMU_MIN_MAJOR);
+		r = err_set(e, ERR_MISSING_TOOL,
+			    "QEMU %s is too old: banger needs %d.0 or newer "
+			    "(microvm with ACPI device discovery)",
+			    version, QEMU_MIN_MAJOR);
 	if (r < 0)
 		err_hint(e, "%s", QEMU_PACKAGE_HINT);
 	free(out);
@@ -356,32 +425,50 @@ static int qemu_exit_code(int status)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* If QEMU exits within wait_ms, sets e to its exit status and last output
+ * (QEMU's own reason, e.g. "Failed to get write lock") and returns 1. */
+static int qemu_died(const struct vmm_config *cfg, pid_t pid, off_t mark, int wait_ms,
+		     struct err *e)
+{
+	long long deadline = mono_ms() + wait_ms;
+	char tail[1024];
+	int status;
+
+	while (waitpid(pid, &status, WNOHANG) != pid) {
+		if (mono_ms() >= deadline)
+			return 0;
+		usleep(QEMU_RETRY_MS * 1000);
+	}
+	qemu_console_tail(cfg->console_log, mark, tail, sizeof(tail));
+	err_set(e, ERR_VMM, "QEMU exited with status %d; its last output:\n%s",
+		qemu_exit_code(status), tail);
+	return 1;
+}
+
 /* Connects to QMP, retrying while QEMU starts; fails at once if it dies. */
 static int qemu_wait_qmp(const struct vmm_config *cfg, pid_t pid, off_t mark, struct err *e)
 {
 	long long deadline = mono_ms() + QEMU_START_TIMEOUT_MS;
-	char tail[1024];
 
 	for (;;) {
 		struct err sub;
-		int status, fd;
+		int fd;
 
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			qemu_console_tail(cfg->console_log, mark, tail, sizeof(tail));
-			return err_set(e, ERR_VMM, "QEMU exited with status %d before its QMP socket "
-				       "answered; last output:\n%s", qemu_exit_code(status), tail);
-		}
+		if (qemu_died(cfg, pid, mark, 0, e))
+			return -1;
 		err_clear(&sub);
 		fd = qmp_connect(cfg->api_sock, QEMU_QMP_STEP_MS, cfg->log, &sub);
 		if (fd >= 0)
 			return fd;
 		if (sub.code != ERR_UNAVAILABLE) {
-			if (e)
+			/* A QMP error is usually QEMU exiting under us: say why. */
+			if (!qemu_died(cfg, pid, mark, 1000, e) && e)
 				*e = sub;
 			return -1;
 		}
 		if (mono_ms() > deadline)
-			return err_set(e, ERR_VMM, "QEMU's QMP socket %s did not answer within %d ms",
+			return err_set(e, ERR_VMM,
+				       "QEMU's QMP socket %s did not answer within %d ms",
 				       cfg->api_sock, QEMU_START_TIMEOUT_MS);
 		usleep(QEMU_RETRY_MS * 1000);
 	}
@@ -397,9 +484,10 @@ static int qemu_check_running(int fd, struct logger *lg, struct err *e)
 	if (qmp_execute(fd, "query-status", NULL, &ret, QEMU_QMP_STEP_MS, lg, e) < 0)
 		return -1;
 	status = json_string_value(json_object_get(ret, "status"));
-	r = json_is_true(json_object_get(ret, "running")) ? 0 :
-		err_set(e, ERR_VMM, "QEMU reports the VM %s, not running",
-			status ? status : "in an unknown state");
+	r = json_is_true(json_object_get(ret, "running"))
+		? 0
+		: err_set(e, ERR_VMM, "QEMU reports the VM %s, not running",
+			  status ? status : "in an unknown state");
 	json_decref(ret);
 	return r;
 }
@@ -456,6 +544,7 @@ static int qemu_launch(const struct vmm_config *cfg, char **argv, pid_t *pid, st
 	t0 = mono_ms();
 	if (qemu_check_running(fd, cfg->log, e) < 0) {
 		close(fd);
+		qemu_died(cfg, *pid, mark, 1000, e);
 		return err_wrap(e, "check VM status");
 	}
 	close(fd);
@@ -466,11 +555,16 @@ static int qemu_launch(const struct vmm_config *cfg, char **argv, pid_t *pid, st
 
 static int qemu_start(const struct vmm_config *cfg, struct vmm_proc *out, struct err *e)
 {
+	const char *accel = cfg->accel ? cfg->accel : "tcg";
+	long tsc_khz = !strcmp(accel, "tcg") ? qemu_host_tsc_khz() : 0;
 	char **argv = NULL;
 	pid_t pid = -1;
 	int r;
 
-	r = qemu_build_argv(cfg, &argv, e);
+	if (tsc_khz > 0)
+		log_info(cfg->log, "qemu tcg host tsc", LF_S("vm", cfg->vm_name),
+			 LF_I("tsc_khz", tsc_khz));
+	r = qemu_build_argv(cfg, tsc_khz, &argv, e);
 	if (r == 0)
 		r = qemu_launch(cfg, argv, &pid, e);
 	qemu_argv_free(argv);
@@ -494,8 +588,7 @@ static int qemu_start(const struct vmm_config *cfg, struct vmm_proc *out, struct
 
 /* ---- stop, cleanup, watch --------------------------------------------- */
 
-static int qemu_request_stop(const struct vmm_config *cfg, const struct vmm_proc *p,
-			     struct err *e)
+static int qemu_request_stop(const struct vmm_config *cfg, const struct vmm_proc *p, struct err *e)
 {
 	json_t *args;
 	int fd, r;
@@ -507,9 +600,8 @@ static int qemu_request_stop(const struct vmm_config *cfg, const struct vmm_proc
 		return err_wrap(e, "request stop");
 	/* The guest's systemd maps ctrl-alt-delete to a clean reboot, which
 	 * -no-reboot turns into QEMU exiting: Firecracker's SendCtrlAltDel. */
-	args = json_pack("{s:[{s:s,s:s},{s:s,s:s},{s:s,s:s}]}", "keys",
-			 "type", "qcode", "data", "ctrl", "type", "qcode", "data", "alt",
-			 "type", "qcode", "data", "delete");
+	args = json_pack("{s:[{s:s,s:s},{s:s,s:s},{s:s,s:s}]}", "keys", "type", "qcode", "data",
+			 "ctrl", "type", "qcode", "data", "alt", "type", "qcode", "data", "delete");
 	r = qmp_execute(fd, "send-key", args, NULL, QEMU_QMP_STEP_MS, cfg->log, e);
 	json_decref(args);
 	close(fd);
@@ -535,9 +627,9 @@ int qemu_watch_open(const char *api_sock, struct err *e)
 }
 
 const struct vmm_driver vmm_qemu = {
-	.name = "qemu",
-	.start = qemu_start,
-	.request_stop = qemu_request_stop,
-	.cleanup = qemu_cleanup,
-	.probe = qemu_probe,
+    .name = "qemu",
+    .start = qemu_start,
+    .request_stop = qemu_request_stop,
+    .cleanup = qemu_cleanup,
+    .probe = qemu_probe,
 };

@@ -56,13 +56,21 @@ const char *qemu_accel_choose(const char *want, char *why, size_t len);
 const char *qemu_accel_choose_at(const char *want, const char *kvm_dev, const char *pvm_dir,
 				 char *why, size_t len);
 
+/* The host's TSC rate in kHz, measured against CLOCK_MONOTONIC_RAW over
+ * 20 ms; 0 when unknown (not x86). Under TCG the guest's TSC runs at this
+ * rate, and telling the guest kernel (tsc_early_khz=) spares it a PIT
+ * calibration that fails, and then hangs the boot, on a busy host. */
+long qemu_host_tsc_khz(void);
+
 /* Pure: builds QEMU's argv from cfg (argv[0] = cfg->bin, or
  * "qemu-system-x86_64" when bin is NULL). cfg->accel NULL means "tcg".
+ * With tcg and tsc_khz > 0, "tsc_early_khz=<tsc_khz>" follows
+ * QEMU_BOOT_ARGS on the kernel command line (before cfg->boot_args).
  * The root drive comes first (it is /dev/vda, as under Firecracker), the
  * others follow in cfg order. Commas in paths are doubled (QEMU's option
  * syntax). On success *argv_out is a NULL-terminated array to release with
  * qemu_argv_free(). ERR_INVALID when cfg is incomplete or inconsistent. */
-int qemu_build_argv(const struct vmm_config *cfg, char ***argv_out, struct err *e);
+int qemu_build_argv(const struct vmm_config *cfg, long tsc_khz, char ***argv_out, struct err *e);
 void qemu_argv_free(char **argv);
 
 /* Writes the event (watch) socket path for api_sock into buf. -1 with

@@ -92,8 +92,7 @@ int qmp_read_line(int fd, char *buf, size_t len, int timeout_ms, struct err *e)
 
 /* Reads one message and parses it as a JSON object. Returns 1 with *out set,
  * 0 on timeout, -1 on error. */
-static int qmp_read_json(int fd, json_t **out, long long deadline, struct logger *lg,
-			 struct err *e)
+static int qmp_read_json(int fd, json_t **out, long long deadline, struct logger *lg, struct err *e)
 {
 	char *line = xmalloc(QMP_MSG_MAX);
 	json_error_t jerr;
@@ -167,12 +166,15 @@ int qmp_connect(const char *path, int timeout_ms, struct logger *lg, struct err 
 		return -1;
 	r = qmp_read_json(fd, &greeting, deadline, lg, e);
 	if (r == 0)
-		err_set(e, ERR_UNAVAILABLE, "QMP socket %s: no greeting within %d ms (is another "
-			"client connected?)", path, timeout_ms);
+		err_set(e, ERR_UNAVAILABLE,
+			"QMP socket %s: no greeting within %d ms (is another "
+			"client connected?)",
+			path, timeout_ms);
 	if (r == 1 && !json_object_get(greeting, "QMP"))
 		r = err_set(e, ERR_VMM, "QMP socket %s: unexpected greeting", path);
 	json_decref(greeting);
-	if (r != 1 || qmp_execute(fd, "qmp_capabilities", NULL, NULL, qmp_left(deadline), lg, e) < 0) {
+	if (r != 1 ||
+	    qmp_execute(fd, "qmp_capabilities", NULL, NULL, qmp_left(deadline), lg, e) < 0) {
 		close(fd);
 		return -1;
 	}

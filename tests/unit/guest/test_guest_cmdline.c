@@ -15,9 +15,9 @@ static void test_full_line(void **state)
 	struct guest_cmdline c;
 	struct err e;
 	const char *line =
-		"console=ttyS0 reboot=k panic=1 pci=off banger.hostname=calm-otter "
-		"banger.ip=172.30.0.5/24 banger.gw=172.30.0.1 banger.dns=172.30.0.1,9.9.9.9 "
-		"virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6\n";
+	    "console=ttyS0 reboot=k panic=1 pci=off banger.hostname=calm-otter "
+	    "banger.ip=172.30.0.5/24 banger.gw=172.30.0.1 banger.dns=172.30.0.1,9.9.9.9 "
+	    "virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6\n";
 
 	assert_int_equal(guest_cmdline_parse(line, &c, &e), 0);
 	assert_string_equal(c.hostname, "calm-otter");
@@ -88,8 +88,9 @@ static void test_bad_values_rejected(void **state)
 	expect_invalid("banger.hostname=-bad", "banger.hostname=-bad");
 	expect_invalid("banger.hostname=has_underscore", "banger.hostname");
 	expect_invalid("banger.hostname=", "banger.hostname");
-	expect_invalid("banger.hostname=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-		       "banger.hostname");
+	expect_invalid(
+	    "banger.hostname=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    "banger.hostname");
 	expect_invalid("banger.ip=172.30.0.5", "banger.ip=172.30.0.5");
 	expect_invalid("banger.ip=172.30.0.5/33", "banger.ip");
 	expect_invalid("banger.ip=172.30.0.5/0", "banger.ip");
@@ -121,12 +122,12 @@ static void test_hostname_rules(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full_line),
-		cmocka_unit_test(test_empty_line_gives_defaults),
-		cmocka_unit_test(test_quotes_and_init_args),
-		cmocka_unit_test(test_unknown_banger_key_ignored),
-		cmocka_unit_test(test_bad_values_rejected),
-		cmocka_unit_test(test_hostname_rules),
+	    cmocka_unit_test(test_full_line),
+	    cmocka_unit_test(test_empty_line_gives_defaults),
+	    cmocka_unit_test(test_quotes_and_init_args),
+	    cmocka_unit_test(test_unknown_banger_key_ignored),
+	    cmocka_unit_test(test_bad_values_rejected),
+	    cmocka_unit_test(test_hostname_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -113,11 +113,11 @@ static void test_network_without_gateway(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_all_files),
-		cmocka_unit_test(test_hosts_keeps_user_lines),
-		cmocka_unit_test(test_hosts_without_localhost_line_and_fqdn),
-		cmocka_unit_test(test_absent_parameters),
-		cmocka_unit_test(test_network_without_gateway),
+	    cmocka_unit_test(test_all_files),
+	    cmocka_unit_test(test_hosts_keeps_user_lines),
+	    cmocka_unit_test(test_hosts_without_localhost_line_and_fqdn),
+	    cmocka_unit_test(test_absent_parameters),
+	    cmocka_unit_test(test_network_without_gateway),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

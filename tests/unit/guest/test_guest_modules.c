@@ -11,15 +11,15 @@
 
 /* The initrd's modules.dep as depmod writes it for Debian's cloud kernel. */
 static const char initrd_dep[] =
-	"kernel/net/core/failover.ko:\n"
-	"kernel/drivers/net/virtio_net.ko: kernel/drivers/net/net_failover.ko "
-	"kernel/net/core/failover.ko\n"
-	"kernel/drivers/net/net_failover.ko: kernel/net/core/failover.ko\n"
-	"kernel/drivers/block/virtio_blk.ko:\n"
-	"kernel/drivers/virtio/virtio_mmio.ko:\n"
-	"kernel/drivers/virtio/virtio.ko:\n"
-	"kernel/drivers/virtio/virtio_ring.ko:\n"
-	"kernel/fs/overlayfs/overlay.ko:\n";
+    "kernel/net/core/failover.ko:\n"
+    "kernel/drivers/net/virtio_net.ko: kernel/drivers/net/net_failover.ko "
+    "kernel/net/core/failover.ko\n"
+    "kernel/drivers/net/net_failover.ko: kernel/net/core/failover.ko\n"
+    "kernel/drivers/block/virtio_blk.ko:\n"
+    "kernel/drivers/virtio/virtio_mmio.ko:\n"
+    "kernel/drivers/virtio/virtio.ko:\n"
+    "kernel/drivers/virtio/virtio_ring.ko:\n"
+    "kernel/fs/overlayfs/overlay.ko:\n";
 
 static long pos(const struct guest_modlist *l, const char *path)
 {
@@ -114,12 +114,12 @@ static void test_module_name(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_module_once_deps_first),
-		cmocka_unit_test(test_transitive_deps_and_blank_lines),
-		cmocka_unit_test(test_empty_file_loads_nothing),
-		cmocka_unit_test(test_missing_dependency_line),
-		cmocka_unit_test(test_cycle_and_garbage),
-		cmocka_unit_test(test_module_name),
+	    cmocka_unit_test(test_every_module_once_deps_first),
+	    cmocka_unit_test(test_transitive_deps_and_blank_lines),
+	    cmocka_unit_test(test_empty_file_loads_nothing),
+	    cmocka_unit_test(test_missing_dependency_line),
+	    cmocka_unit_test(test_cycle_and_garbage),
+	    cmocka_unit_test(test_module_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,8 +42,8 @@ static void test_mounts(void **state)
 
 	const struct guest_step *root = &p.steps[find(&p, GUEST_STEP_MOUNT, "/mnt/root")];
 	assert_string_equal(root->fstype, "overlay");
-	assert_string_equal(root->data,
-			    "lowerdir=/mnt/base,upperdir=/mnt/overlay/upper,workdir=/mnt/overlay/work");
+	assert_string_equal(
+	    root->data, "lowerdir=/mnt/base,upperdir=/mnt/overlay/upper,workdir=/mnt/overlay/work");
 
 	const struct guest_step *work = &p.steps[find(&p, GUEST_STEP_MOUNT, "/mnt/root/root")];
 	assert_string_equal(work->source, "/dev/vdc");
@@ -132,11 +132,11 @@ static void test_bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mounts),
-		cmocka_unit_test(test_order),
-		cmocka_unit_test(test_layers_stay_visible),
-		cmocka_unit_test(test_other_stage),
-		cmocka_unit_test(test_bad_input),
+	    cmocka_unit_test(test_mounts),
+	    cmocka_unit_test(test_order),
+	    cmocka_unit_test(test_layers_stay_visible),
+	    cmocka_unit_test(test_other_stage),
+	    cmocka_unit_test(test_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,16 +57,16 @@ static const char *argv_opt(char **argv, const char *opt)
 static struct vmm_config base_cfg(void)
 {
 	struct vmm_config c = {
-		.vm_id = "0123456789abcdef",
-		.vm_name = "calm-otter",
-		.api_sock = "/run/banger/vm/qmp.sock",
-		.kernel = "/rt/vmlinux",
-		.initrd = "/rt/initrd.img",
-		.boot_args = "banger.hostname=calm-otter",
-		.vcpu = 2,
-		.mem_mib = 1024,
-		.console_log = "/tmp/none/firecracker.log",
-		.accel = "tcg",
+	    .vm_id = "0123456789abcdef",
+	    .vm_name = "calm-otter",
+	    .api_sock = "/run/banger/vm/qmp.sock",
+	    .kernel = "/rt/vmlinux",
+	    .initrd = "/rt/initrd.img",
+	    .boot_args = "banger.hostname=calm-otter",
+	    .vcpu = 2,
+	    .mem_mib = 1024,
+	    .console_log = "/tmp/none/firecracker.log",
+	    .accel = "tcg",
 	};
 	return c;
 }
@@ -93,21 +93,53 @@ static void test_argv_full(void **state)
 	char **argv = NULL;
 	struct err e;
 	const char *expect[] = {
-		"qemu-system-x86_64", "-name", "banger-calm-otter", "-M", "microvm", "-accel",
-		"tcg", "-cpu", "max", "-m", "1024", "-smp", "2", "-nodefaults", "-no-user-config",
-		"-nographic", "-device", "i8042", "-no-reboot", "-serial", "stdio",
-		"-qmp", "unix:/run/banger/vm/qmp.sock,server=on,wait=off",
-		"-qmp", "unix:/run/banger/vm/qmp.sock.events,server=on,wait=off",
-		"-kernel", "/rt/vmlinux", "-initrd", "/rt/initrd.img",
-		"-append", "console=ttyS0 reboot=k panic=1 banger.hostname=calm-otter",
-		"-drive", "id=d0,file=/img/base.ext4,format=raw,if=none,readonly=on",
-		"-device", "virtio-blk-device,drive=d0",
-		"-drive", "id=d1,file=/vm/overlay.ext4,format=raw,if=none",
-		"-device", "virtio-blk-device,drive=d1",
-		"-drive", "id=d2,file=/vm/work.ext4,format=raw,if=none",
-		"-device", "virtio-blk-device,drive=d2",
-		"-netdev", "tap,id=n0,ifname=bg-0123,script=no,downscript=no",
-		"-device", "virtio-net-device,netdev=n0,mac=06:01:23:45:67:89",
+	    "qemu-system-x86_64",
+	    "-name",
+	    "banger-calm-otter",
+	    "-M",
+	    "microvm",
+	    "-accel",
+	    "tcg",
+	    "-cpu",
+	    "max",
+	    "-m",
+	    "1024",
+	    "-smp",
+	    "2",
+	    "-nodefaults",
+	    "-no-user-config",
+	    "-nographic",
+	    "-device",
+	    "i8042",
+	    "-no-reboot",
+	    "-serial",
+	    "stdio",
+	    "-qmp",
+	    "unix:/run/banger/vm/qmp.sock,server=on,wait=off",
+	    "-qmp",
+	    "unix:/run/banger/vm/qmp.sock.events,server=on,wait=off",
+	    "-kernel",
+	    "/rt/vmlinux",
+	    "-initrd",
+	    "/rt/initrd.img",
+	    "-append",
+	    "console=ttyS0 reboot=k panic=1 tsc_early_khz=2596140 banger.hostname=calm-otter",
+	    "-drive",
+	    "id=d0,file=/img/base.ext4,format=raw,if=none,readonly=on",
+	    "-device",
+	    "virtio-blk-device,drive=d0",
+	    "-drive",
+	    "id=d1,file=/vm/overlay.ext4,format=raw,if=none",
+	    "-device",
+	    "virtio-blk-device,drive=d1",
+	    "-drive",
+	    "id=d2,file=/vm/work.ext4,format=raw,if=none",
+	    "-device",
+	    "virtio-blk-device,drive=d2",
+	    "-netdev",
+	    "tap,id=n0,ifname=bg-0123,script=no,downscript=no",
+	    "-device",
+	    "virtio-net-device,netdev=n0,mac=06:01:23:45:67:89",
 	};
 
 	(void)state;
@@ -118,7 +150,7 @@ static void test_argv_full(void **state)
 	c.ndrives = 3;
 	c.tap = "bg-0123";
 	c.mac = "06:01:23:45:67:89";
-	assert_int_equal(qemu_build_argv(&c, &argv, &e), 0);
+	assert_int_equal(qemu_build_argv(&c, 2596140, &argv, &e), 0);
 	assert_int_equal(argv_len(argv), sizeof(expect) / sizeof(expect[0]));
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
 		assert_string_equal(argv[i], expect[i]);
@@ -137,7 +169,8 @@ static void test_argv_minimal_kvm(void **state)
 	c.initrd = NULL;
 	c.boot_args = NULL;
 	c.vm_name = NULL;
-	assert_int_equal(qemu_build_argv(&c, &argv, &e), 0);
+	/* KVM guests read the TSC rate from the hypervisor: no tsc_early_khz. */
+	assert_int_equal(qemu_build_argv(&c, 2596140, &argv, &e), 0);
 	assert_string_equal(argv[0], "/opt/qemu/bin/qemu-system-x86_64");
 	assert_string_equal(argv_opt(argv, "-accel"), "kvm");
 	assert_string_equal(argv_opt(argv, "-cpu"), "host");
@@ -158,10 +191,9 @@ static void test_argv_default_accel_and_no_mac(void **state)
 	(void)state;
 	c.accel = NULL;
 	c.tap = "tap0";
-	assert_int_equal(qemu_build_argv(&c, &argv, &e), 0);
+	assert_int_equal(qemu_build_argv(&c, 0, &argv, &e), 0);
 	assert_string_equal(argv_opt(argv, "-accel"), "tcg");
-	assert_string_equal(argv[argv_find(argv, "-netdev", 0) + 3],
-			    "virtio-net-device,netdev=n0");
+	assert_string_equal(argv[argv_find(argv, "-netdev", 0) + 3], "virtio-net-device,netdev=n0");
 	qemu_argv_free(argv);
 }
 
@@ -175,7 +207,7 @@ static void test_argv_escapes_commas(void **state)
 	c.api_sock = "/tmp/a,b/qmp.sock";
 	c.drives[0] = (struct vmm_drive){"base", "/img/a,b.ext4", 1, 1};
 	c.ndrives = 1;
-	assert_int_equal(qemu_build_argv(&c, &argv, &e), 0);
+	assert_int_equal(qemu_build_argv(&c, 0, &argv, &e), 0);
 	assert_string_equal(argv_opt(argv, "-qmp"), "unix:/tmp/a,,b/qmp.sock,server=on,wait=off");
 	assert_string_equal(argv_opt(argv, "-drive"),
 			    "id=d0,file=/img/a,,b.ext4,format=raw,if=none,readonly=on");
@@ -188,7 +220,7 @@ static void expect_invalid(struct vmm_config *c, const char *needle)
 	struct err e;
 
 	err_clear(&e);
-	assert_int_equal(qemu_build_argv(c, &argv, &e), -1);
+	assert_int_equal(qemu_build_argv(c, 0, &argv, &e), -1);
 	assert_null(argv);
 	assert_int_equal(e.code, ERR_INVALID);
 	if (!strstr(e.msg, needle))
@@ -226,6 +258,21 @@ static void test_argv_rejects_bad_config(void **state)
 	c = base_cfg();
 	c.api_sock = longsock;
 	expect_invalid(&c, "too long");
+}
+
+/* The guest's TSC runs at the host's rate under TCG: the figure handed to
+ * the guest kernel must be a plausible CPU clock. */
+static void test_host_tsc_khz(void **state)
+{
+	long khz = qemu_host_tsc_khz();
+
+	(void)state;
+#if defined(__x86_64__)
+	if (khz < 100000 || khz > 10000000)
+		fail_msg("host TSC measured at %ld kHz", khz);
+#else
+	assert_int_equal(khz, 0);
+#endif
 }
 
 /* ---- accelerator ----------------------------------------------------- */
@@ -293,11 +340,24 @@ static void test_parse_version(void **state)
 	(void)state;
 	assert_int_equal(qemu_parse_version("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7)\n"
 					    "Copyright (c) 2003-2022 Fabrice Bellard\n",
-					    v, sizeof(v), &major), 0);
+					    v, sizeof(v), &major),
+			 0);
 	assert_string_equal(v, "7.2.22");
 	assert_int_equal(major, 7);
 	assert_int_equal(qemu_parse_version("bash: qemu: not found", v, sizeof(v), &major), -1);
 	assert_int_equal(qemu_parse_version(NULL, v, sizeof(v), &major), -1);
+}
+
+static void test_probe_missing_binary(void **state)
+{
+	char v[32];
+	struct err e;
+
+	(void)state;
+	err_clear(&e);
+	assert_int_equal(vmm_qemu.probe("/nonexistent/qemu-system-x86_64", v, sizeof(v), &e), -1);
+	assert_int_equal(e.code, ERR_MISSING_TOOL);
+	assert_string_equal(e.hint, "apt-get install qemu-system-x86");
 }
 
 /* ---- QMP over a socketpair --------------------------------------------- */
@@ -305,6 +365,13 @@ static void test_parse_version(void **state)
 static void put(int fd, const char *s)
 {
 	assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+/* Server side: the client may already have hung up (request_stop does
+ * right after its reply), which must not kill the test with SIGPIPE. */
+static void sput(int fd, const char *s)
+{
+	(void)!send(fd, s, strlen(s), MSG_NOSIGNAL);
 }
 
 static void test_qmp_parse_event(void **state)
@@ -315,17 +382,19 @@ static void test_qmp_parse_event(void **state)
 	assert_int_equal(qmp_parse_event("{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, "
 					 "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true, "
 					 "\"reason\": \"guest-shutdown\"}}",
-					 name, sizeof(name), reason, sizeof(reason)), 1);
+					 name, sizeof(name), reason, sizeof(reason)),
+			 1);
 	assert_string_equal(name, "SHUTDOWN");
 	assert_string_equal(reason, "guest-shutdown");
 	assert_int_equal(qmp_parse_event("{\"event\": \"RESUME\", \"timestamp\": {}}", name,
-					 sizeof(name), reason, sizeof(reason)), 1);
+					 sizeof(name), reason, sizeof(reason)),
+			 1);
 	assert_string_equal(name, "RESUME");
 	assert_string_equal(reason, "");
-	assert_int_equal(qmp_parse_event("{\"return\": {}}", name, sizeof(name), reason,
-					 sizeof(reason)), 0);
-	assert_int_equal(qmp_parse_event("{\"return\": ", name, sizeof(name), reason,
-					 sizeof(reason)), -1);
+	assert_int_equal(
+	    qmp_parse_event("{\"return\": {}}", name, sizeof(name), reason, sizeof(reason)), 0);
+	assert_int_equal(
+	    qmp_parse_event("{\"return\": ", name, sizeof(name), reason, sizeof(reason)), -1);
 }
 
 static void test_qmp_next_event_stream(void **state)
@@ -340,23 +409,28 @@ static void test_qmp_next_event_stream(void **state)
 	assert_int_equal(qmp_next_event(sv[0], name, sizeof(name), reason, sizeof(reason), 20, &e),
 			 QMP_WAIT_TIMEOUT);
 	/* A reply to skip, two events in one write, then one split in two. */
-	put(sv[1], "{\"return\": {}}\r\n{\"event\": \"STOP\"}\r\n{\"event\": \"SHUTDOWN\", "
-		   "\"data\": {\"guest\": true, \"reason\": \"guest-reset\"}}\r\n{\"event\": \"SHU");
-	assert_int_equal(qmp_next_event(sv[0], name, sizeof(name), reason, sizeof(reason), 1000, &e),
-			 QMP_WAIT_EVENT);
+	put(sv[1],
+	    "{\"return\": {}}\r\n{\"event\": \"STOP\"}\r\n{\"event\": \"SHUTDOWN\", "
+	    "\"data\": {\"guest\": true, \"reason\": \"guest-reset\"}}\r\n{\"event\": \"SHU");
+	assert_int_equal(
+	    qmp_next_event(sv[0], name, sizeof(name), reason, sizeof(reason), 1000, &e),
+	    QMP_WAIT_EVENT);
 	assert_string_equal(name, "STOP");
-	assert_int_equal(qmp_next_event(sv[0], name, sizeof(name), reason, sizeof(reason), 1000, &e),
-			 QMP_WAIT_EVENT);
+	assert_int_equal(
+	    qmp_next_event(sv[0], name, sizeof(name), reason, sizeof(reason), 1000, &e),
+	    QMP_WAIT_EVENT);
 	assert_string_equal(name, "SHUTDOWN");
 	assert_string_equal(reason, "guest-reset");
 	put(sv[1], "TDOWN\", \"data\": {\"guest\": false, \"reason\": \"host-signal\"}}\r\n");
-	assert_int_equal(qmp_next_event(sv[0], name, sizeof(name), reason, sizeof(reason), 1000, &e),
-			 QMP_WAIT_EVENT);
+	assert_int_equal(
+	    qmp_next_event(sv[0], name, sizeof(name), reason, sizeof(reason), 1000, &e),
+	    QMP_WAIT_EVENT);
 	assert_string_equal(reason, "host-signal");
 	/* QEMU exits: the connection closes. */
 	close(sv[1]);
-	assert_int_equal(qmp_next_event(sv[0], name, sizeof(name), reason, sizeof(reason), 1000, &e),
-			 QMP_WAIT_CLOSED);
+	assert_int_equal(
+	    qmp_next_event(sv[0], name, sizeof(name), reason, sizeof(reason), 1000, &e),
+	    QMP_WAIT_CLOSED);
 	close(sv[0]);
 }
 
@@ -370,8 +444,8 @@ static void test_qmp_next_event_garbage(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	put(sv[1], "this is not json\n");
 	err_clear(&e);
-	assert_int_equal(qmp_next_event(sv[0], name, sizeof(name), reason, sizeof(reason), 1000, &e),
-			 -1);
+	assert_int_equal(
+	    qmp_next_event(sv[0], name, sizeof(name), reason, sizeof(reason), 1000, &e), -1);
 	assert_int_equal(e.code, ERR_VMM);
 	close(sv[0]);
 	close(sv[1]);
@@ -386,8 +460,8 @@ struct fake_qmp {
 	enum fake_mode mode;
 	int lfd;
 	pthread_t th;
-	char caps[256];   /* first command received */
-	char cmd[1024];   /* second command received */
+	char caps[256]; /* first command received */
+	char cmd[1024]; /* second command received */
 };
 
 static int fake_read_line(int fd, char *buf, size_t len)
@@ -420,24 +494,25 @@ static void *fake_serve(void *arg)
 		return NULL;
 	}
 	/* The greeting arrives in two pieces, as a slow QEMU could send it. */
-	put(fd, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, ");
+	sput(fd, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, ");
 	usleep(20 * 1000);
-	put(fd, "\"major\": 7}, \"package\": \"\"}, \"capabilities\": [\"oob\"]}}\r\n");
+	sput(fd, "\"major\": 7}, \"package\": \"\"}, \"capabilities\": [\"oob\"]}}\r\n");
 	if (fake_read_line(fd, f->caps, sizeof(f->caps)) < 0)
 		goto out;
-	put(fd, "{\"return\": {}}\r\n");
+	sput(fd, "{\"return\": {}}\r\n");
 	if (fake_read_line(fd, f->cmd, sizeof(f->cmd)) < 0)
 		goto out;
 	if (f->mode == FAKE_REFUSE) {
-		put(fd, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Invalid parameter "
-			"'delete'\"}}\r\n");
+		sput(fd, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Invalid parameter "
+			 "'delete'\"}}\r\n");
 		goto out;
 	}
 	/* An event may come before the reply; the client must skip it. */
-	put(fd, "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 0}, \"event\": \"RESET\", "
-		"\"data\": {\"guest\": true, \"reason\": \"guest-reset\"}}\r\n{\"return\": {}}\r\n");
-	put(fd, "{\"timestamp\": {\"seconds\": 2, \"microseconds\": 0}, \"event\": \"SHUTDOWN\", "
-		"\"data\": {\"guest\": true, \"reason\": \"guest-reset\"}}\r\n");
+	sput(fd,
+	     "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 0}, \"event\": \"RESET\", "
+	     "\"data\": {\"guest\": true, \"reason\": \"guest-reset\"}}\r\n{\"return\": {}}\r\n");
+	sput(fd, "{\"timestamp\": {\"seconds\": 2, \"microseconds\": 0}, \"event\": \"SHUTDOWN\", "
+		 "\"data\": {\"guest\": true, \"reason\": \"guest-reset\"}}\r\n");
 out:
 	close(fd);
 	return NULL;
@@ -614,24 +689,26 @@ static void test_cleanup_removes_sockets(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_argv_full),
-		cmocka_unit_test(test_argv_minimal_kvm),
-		cmocka_unit_test(test_argv_default_accel_and_no_mac),
-		cmocka_unit_test(test_argv_escapes_commas),
-		cmocka_unit_test(test_argv_rejects_bad_config),
-		cmocka_unit_test(test_accel_auto),
-		cmocka_unit_test(test_accel_explicit),
-		cmocka_unit_test(test_parse_version),
-		cmocka_unit_test(test_qmp_parse_event),
-		cmocka_unit_test(test_qmp_next_event_stream),
-		cmocka_unit_test(test_qmp_next_event_garbage),
-		cmocka_unit_test(test_request_stop_sends_ctrl_alt_delete),
-		cmocka_unit_test(test_request_stop_refused),
-		cmocka_unit_test(test_request_stop_not_running),
-		cmocka_unit_test(test_watch_reads_shutdown_reason),
-		cmocka_unit_test(test_watch_no_qemu),
-		cmocka_unit_test(test_connect_silent_times_out),
-		cmocka_unit_test(test_cleanup_removes_sockets),
+	    cmocka_unit_test(test_argv_full),
+	    cmocka_unit_test(test_argv_minimal_kvm),
+	    cmocka_unit_test(test_argv_default_accel_and_no_mac),
+	    cmocka_unit_test(test_argv_escapes_commas),
+	    cmocka_unit_test(test_argv_rejects_bad_config),
+	    cmocka_unit_test(test_host_tsc_khz),
+	    cmocka_unit_test(test_accel_auto),
+	    cmocka_unit_test(test_accel_explicit),
+	    cmocka_unit_test(test_parse_version),
+	    cmocka_unit_test(test_probe_missing_binary),
+	    cmocka_unit_test(test_qmp_parse_event),
+	    cmocka_unit_test(test_qmp_next_event_stream),
+	    cmocka_unit_test(test_qmp_next_event_garbage),
+	    cmocka_unit_test(test_request_stop_sends_ctrl_alt_delete),
+	    cmocka_unit_test(test_request_stop_refused),
+	    cmocka_unit_test(test_request_stop_not_running),
+	    cmocka_unit_test(test_watch_reads_shutdown_reason),
+	    cmocka_unit_test(test_watch_no_qemu),
+	    cmocka_unit_test(test_connect_silent_times_out),
+	    cmocka_unit_test(test_cleanup_removes_sockets),
 	};
 
 	return cmocka_run_group_tests_name("vmm_qemu", tests, NULL, NULL);

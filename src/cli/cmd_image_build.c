@@ -1,0 +1,143 @@
+/*
+ * cmd_image_build: `banger image build`, which asks the daemon to build a
+ * Debian image with mmdebstrap and shows its progress as it goes.
+ *
+ * Paths are resolved here (the daemon may have another working directory).
+ * Progress goes to stderr, the result to stdout; Ctrl-C stops only the
+ * watching: the daemon finishes the build (see `banger image list`).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/buf.h"
+
+static const char *js(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+static int on_line(void *ctx, json_t *line)
+{
+	json_t **result = ctx;
+	const char *p = json_string_value(json_object_get(line, "progress"));
+
+	if (p) {
+		fprintf(stderr, "... %s\n", p);
+		return 0;
+	}
+	json_decref(*result);
+	*result = json_incref(line);
+	return 0;
+}
+
+static void set_path(json_t *body, const char *key, const char *path)
+{
+	char *real = realpath(path, NULL);
+
+	/* A path that does not resolve is sent as given: the daemon's error
+	 * names it. */
+	json_object_set_new(body, key, json_string(real ? real : path));
+	free(real);
+}
+
+int cli_image_build(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+		    struct err *e)
+{
+	static const struct option opts[] = {
+		{"name", required_argument, 0, 'n'},     {"docker", no_argument, 0, 'D'},
+		{"packages", required_argument, 0, 'p'}, {"suite", required_argument, 0, 's'},
+		{"mirror", required_argument, 0, 'm'},   {"size", required_argument, 0, 'z'},
+		{"base-rootfs", required_argument, 0, 'b'}, {"json", no_argument, 0, 'j'},
+		{0, 0, 0, 0},
+	};
+	json_t *body = json_object(), *result = NULL, *img;
+	struct client *cl;
+	int o, json = 0, ret = -1;
+
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (o) {
+		case 'n':
+			json_object_set_new(body, "name", json_string(optarg));
+			break;
+		case 'D':
+			json_object_set_new(body, "docker", json_true());
+			break;
+		case 'p':
+			set_path(body, "packages_file", optarg);
+			break;
+		case 's':
+			json_object_set_new(body, "suite", json_string(optarg));
+			break;
+		case 'm':
+			json_object_set_new(body, "mirror", json_string(optarg));
+			break;
+		case 'z':
+			json_object_set_new(body, "size", json_string(optarg));
+			break;
+		case 'b':
+			set_path(body, "base_rootfs", optarg);
+			break;
+		case 'j':
+			json = 1;
+			break;
+		default:
+			cli_usage_error(cmd, e, "unknown option %s", argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		cli_usage_error(cmd, e, "unexpected argument \"%s\" (give the name with --name)",
+				argv[optind]);
+		goto out;
+	}
+	if (!json_object_get(body, "name")) {
+		cli_usage_error(cmd, e, "--name is required");
+		goto out;
+	}
+	if (!(cl = cli_client(c, e)))
+		goto out;
+	/* A refusal before the build starts is a plain JSON error answer; the
+	 * client may already have handed its body to on_line, so the error
+	 * object in result (if any) is the better message. */
+	if (client_stream(cl, "POST", "/v1/images/build?stream=1", body, on_line, &result, e) < 0 &&
+	    !json_object_get(result, "error"))
+		goto out;
+	if (!result) {
+		err_set(e, ERR_UNAVAILABLE, "the daemon ended the build request without a result");
+		err_hint(e, "see `banger daemon status` for bangerd.log and `banger image list`");
+		goto out;
+	}
+	if (json_object_get(result, "error")) {
+		json_t *er = json_object_get(result, "error");
+
+		err_set(e, err_code_from_name(js(er, "code")), "%s", js(er, "message"));
+		if (js(er, "hint")[0])
+			err_hint(e, "%s", js(er, "hint"));
+		if (js(er, "log")[0])
+			err_log(e, js(er, "log"));
+		goto out;
+	}
+	img = json_object_get(result, "result");
+	if (json) {
+		cli_print_json(img);
+	} else {
+		char size[16];
+
+		cli_fmt_bytes((long long)json_integer_value(json_object_get(img, "size_bytes")), size,
+			      sizeof(size));
+		printf("%s: built (%s, %s)\n  create a VM: banger vm create --image %s\n",
+		       js(img, "name"), size, js(img, "rootfs"), js(img, "name"));
+	}
+	ret = 0;
+out:
+	json_decref(body);
+	json_decref(result);
+	return ret;
+}
