@@ -42,13 +42,17 @@ unit-asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	meson test -C $(ASAN_BUILD) --print-errorlogs
 
-# Python suites not already run by `meson test` (net, guest and bundle are).
-PYTHON_SUITES = tests/fcemu tests/dns tests/integration
+# Python suites not already run by `meson test` (net, bundle and the guest
+# mount plan are). The end-to-end boot comes last: it is the slowest.
+PYTHON_SUITES = tests/fcemu tests/dns tests/integration tests/guest/test_boot_qemu.py tests/e2e
 
 integration: build
 	BUILD=$(BUILD) $(PYTEST) $(PYTHON_SUITES) $(PYTEST_ARGS)
 
 check: deps
+	$(MAKE) build
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) runtime-bundle; else \
+		echo "check: not root, so no runtime bundle is built: the boot tests will skip"; fi
 	$(MAKE) unit unit-asan
 	$(MAKE) integration
 
