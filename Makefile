@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 BINS = banger bangerd banger-init banger-netd
 
 .PHONY: all build deps check unit unit-asan integration install runtime-bundle runtime-package \
-	rootfs demo clean format bench
+	rootfs demo clean format bench fuzz
 
 all: build
 
@@ -49,11 +49,16 @@ PYTHON_SUITES = tests/fcemu tests/dns tests/integration tests/guest/test_boot_qe
 integration: build
 	BUILD=$(BUILD) $(PYTEST) $(PYTHON_SUITES) $(PYTEST_ARGS)
 
+# Bounded fuzzing of the DNS request parser (libFuzzer, ASan, UBSan).
+FUZZ_SECONDS ?= 30
+fuzz:
+	tests/fuzz/dns/run.sh $(FUZZ_SECONDS)
+
 check: deps
 	$(MAKE) build
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) runtime-bundle; else \
 		echo "check: not root, so no runtime bundle is built: the boot tests will skip"; fi
-	$(MAKE) unit unit-asan
+	$(MAKE) unit unit-asan fuzz
 	$(MAKE) integration
 
 install: build

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "daemon/events.h"
+#include "bundle/bundle_info.h"
 #include "daemon/names.h"
 #include "util/buf.h"
 #include "util/fs.h"
@@ -108,39 +109,35 @@ json_t *image_to_json(struct daemon *d, const struct store_image *img)
 			 "allocated_bytes", (json_int_t)alloc, "vms", (json_int_t)users);
 }
 
-/* A configured default_* path, else the bundle file. */
-static char *pick(struct daemon *d, const char *cfgval, const char *file)
+/* A configured default_* path wins over the bundle's. */
+static const char *pick(const char *cfgval, const char *bundle)
 {
-	if (cfgval && cfgval[0])
-		return xstrdup(cfgval);
-	return xasprintf("%s/%s", d->runtime_dir, file);
+	return cfgval && cfgval[0] ? cfgval : bundle;
 }
 
 void image_register_default(struct daemon *d)
 {
-	char *rootfs = pick(d, d->cfg.default_rootfs, "rootfs.ext4");
-	char *kernel = pick(d, d->cfg.default_kernel, "vmlinux");
-	char *initrd = pick(d, d->cfg.default_initrd, "initrd.img");
-	char *mods = pick(d, d->cfg.default_modules_dir, "modules");
+	struct bundle_info bi = {0};
 	struct store_image img;
 	struct err e;
+	int have_bundle = bundle_info_load(d->runtime_dir, &bi, &e) == 0;
+	const char *rootfs = pick(d->cfg.default_rootfs, have_bundle ? bi.rootfs : NULL);
+	const char *kernel = pick(d->cfg.default_kernel, have_bundle ? bi.kernel : NULL);
+	const char *initrd = pick(d->cfg.default_initrd, have_bundle ? bi.initrd : NULL);
+	const char *mods = pick(d->cfg.default_modules_dir, have_bundle ? bi.modules_dir : NULL);
 
-	if (!fs_exists(rootfs) && !(d->cfg.default_rootfs && d->cfg.default_rootfs[0])) {
-		free(rootfs);
-		rootfs = pick(d, NULL, "rootfs-docker.ext4");
+	if (!have_bundle && !(rootfs && kernel)) {
+		log_info(d->log, "no runtime bundle: no default image", LF_S("path", d->runtime_dir),
+			 LF_S("error", e.msg));
+		goto out;
 	}
-	if (fs_exists(rootfs) && fs_exists(kernel) &&
-	    store_image_get(d->store, "default", &img, NULL) < 0) {
-		struct image_register_req req = {"default", rootfs, kernel,
-						 fs_exists(initrd) ? initrd : NULL,
-						 fs_is_dir(mods) ? mods : NULL};
+	if (rootfs && kernel && store_image_get(d->store, "default", &img, NULL) < 0) {
+		struct image_register_req req = {"default", rootfs, kernel, initrd, mods};
 
 		if (image_register(d, &req, &img, &e) < 0)
 			log_warn(d->log, "cannot register the bundle's default image",
 				 LF_S("error", e.msg));
 	}
-	free(rootfs);
-	free(kernel);
-	free(initrd);
-	free(mods);
+out:
+	bundle_info_free(&bi);
 }
