@@ -265,9 +265,13 @@ def test_vm_ssh_runs_the_command_through_the_tap(standin_env, relay):
         assert r.returncode == 0, r.stderr + g.sshd_log.read_text()
         assert r.stdout == "ok\n"
         # The guest's side saw the connection come from the bridge address.
-        r = env.banger("vm", "ssh", "shelly", "--", "sh", "-c", "'echo $SSH_CLIENT'",
+        r = env.banger("vm", "ssh", "shelly", "--", "sh", "-c", "echo $SSH_CLIENT",
                        timeout=60)
         assert r.returncode == 0 and r.stdout.split()[0] == GATEWAY
+        # Each argument stays one argument, quotes and all.
+        r = env.banger("vm", "ssh", "shelly", "--", "printf", "%s|", "a b", "it's", "$HOME",
+                       timeout=60)
+        assert r.returncode == 0 and r.stdout == "a b|it's|$HOME|"
 
 
 def test_vm_ssh_fails_closed_on_a_wrong_host_key(standin_env, relay):
