@@ -193,6 +193,7 @@ struct recv {
 	client_line_fn on_line;
 	void *ctx;
 	int stop;
+	CURL *curl;
 };
 
 static void drain_lines(struct recv *r, int final)
@@ -235,8 +236,13 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *arg)
 {
 	struct recv *r = arg;
 
+	long status = 0;
+
 	buf_append(&r->data, ptr, size * n);
-	if (r->on_line) {
+	/* Only a 2xx body is a stream of lines; an error body is one JSON
+	 * error, read whole once the transfer ends. */
+	curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (r->on_line && status >= 200 && status < 300) {
 		drain_lines(r, 0);
 		if (r->stop)
 			return 0; /* aborts the transfer */
@@ -299,7 +305,7 @@ static int perform(struct client *c, const char *method, const char *path, json_
 int client_call(struct client *c, const char *method, const char *path, json_t *body,
 		json_t **out, struct err *e)
 {
-	struct recv r = {BUF_INIT, NULL, NULL, 0};
+	struct recv r = {BUF_INIT, NULL, NULL, 0, c->curl};
 	long status = 0;
 	json_t *resp = NULL;
 	int ret = -1;
@@ -330,7 +336,7 @@ done:
 int client_stream(struct client *c, const char *method, const char *path, json_t *body,
 		  client_line_fn on_line, void *ctx, struct err *e)
 {
-	struct recv r = {BUF_INIT, on_line, ctx, 0};
+	struct recv r = {BUF_INIT, on_line, ctx, 0, c->curl};
 	long status = 0;
 	int ret = -1;
 

@@ -45,15 +45,18 @@ static void set_path(json_t *body, const char *key, const char *path)
 	free(real);
 }
 
-int cli_image_build(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
-		    struct err *e)
+int cli_image_build(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	static const struct option opts[] = {
-		{"name", required_argument, 0, 'n'},     {"docker", no_argument, 0, 'D'},
-		{"packages", required_argument, 0, 'p'}, {"suite", required_argument, 0, 's'},
-		{"mirror", required_argument, 0, 'm'},   {"size", required_argument, 0, 'z'},
-		{"base-rootfs", required_argument, 0, 'b'}, {"json", no_argument, 0, 'j'},
-		{0, 0, 0, 0},
+	    {"name", required_argument, 0, 'n'},
+	    {"docker", no_argument, 0, 'D'},
+	    {"packages", required_argument, 0, 'p'},
+	    {"suite", required_argument, 0, 's'},
+	    {"mirror", required_argument, 0, 'm'},
+	    {"size", required_argument, 0, 'z'},
+	    {"base-rootfs", required_argument, 0, 'b'},
+	    {"json", no_argument, 0, 'j'},
+	    {0, 0, 0, 0},
 	};
 	json_t *body = json_object(), *result = NULL, *img;
 	struct client *cl;
@@ -130,8 +133,8 @@ int cli_image_build(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	} else {
 		char size[16];
 
-		cli_fmt_bytes((long long)json_integer_value(json_object_get(img, "size_bytes")), size,
-			      sizeof(size));
+		cli_fmt_bytes((long long)json_integer_value(json_object_get(img, "size_bytes")),
+			      size, sizeof(size));
 		printf("%s: built (%s, %s)\n  create a VM: banger vm create --image %s\n",
 		       js(img, "name"), size, js(img, "rootfs"), js(img, "name"));
 	}

@@ -72,6 +72,11 @@ int image_delete(struct daemon *d, const char *name, struct err *e)
 	if (store_image_get(d->store, name, &img, e) < 0 ||
 	    store_vm_count_image(d->store, img.id, &users, e) < 0)
 		goto out;
+	if (strcmp(img.state, "building") == 0) {
+		err_set(e, ERR_BAD_STATE, "image %s is still being built", img.name);
+		err_hint(e, "wait for the build to finish (banger image list shows its state)");
+		goto out;
+	}
 	if (users > 0) {
 		err_set(e, ERR_BAD_STATE, "image %s is used by %lld VM%s", img.name, users,
 			users == 1 ? "" : "s");

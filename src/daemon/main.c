@@ -25,6 +25,7 @@
 #include "daemon/supervisor.h"
 #include "daemon/vm.h"
 #include "daemon/vm_net.h"
+#include "image/image_tree.h"
 #include "util/buf.h"
 #include "util/fs.h"
 
@@ -178,6 +179,7 @@ int main(int argc, char **argv)
 	err_clear(&e);
 	image_register_default(&d);
 	vm_reconcile(&d);
+	image_tree_reconcile(d.store, d.paths.images_dir, d.log);
 	if (server_start(&d, routes, &srv, &e) < 0)
 		goto out;
 	log_info(d.log, "daemon started", LF_I("pid", getpid()), LF_S("path", d.paths.socket),

@@ -328,6 +328,7 @@ const struct route routes[] = {
 	{"GET", "/v1/vms/{}/stats", vm_stats_h},
 	{"GET", "/v1/images", image_list},
 	{"POST", "/v1/images", image_register_h},
+	{"POST", "/v1/images/build", routes_image_build},
 	{"GET", "/v1/images/{}", image_show},
 	{"DELETE", "/v1/images/{}", image_delete_h},
 	{NULL, NULL, NULL},

@@ -6,4 +6,8 @@
 
 extern const struct route routes[];
 
+/* POST /v1/images/build (routes_image_build.c). */
+int routes_image_build(struct daemon *d, const struct request *r, json_t **out, int *status,
+		       struct stream **st, struct err *e);
+
 #endif

@@ -32,7 +32,7 @@
 
 struct build_job {
 	struct daemon *d;
-	struct image_build_plan plan;
+	struct image_plan plan;
 	struct store_image img;
 	char *dir;
 	char *log;
@@ -41,7 +41,7 @@ struct build_job {
 
 static void job_free(struct build_job *j)
 {
-	image_build_plan_free(&j->plan);
+	image_plan_free(&j->plan);
 	stream_unref(j->st);
 	free(j->dir);
 	free(j->log);
@@ -68,7 +68,8 @@ static int build(struct build_job *j, struct err *e)
 	/* Shutting down: the store may be closing under us. The record stays
 	 * "building" and the next start's reconcile removes it. */
 	if (d->shutting_down)
-		return err_set(e, ERR_UNAVAILABLE, "bangerd is shutting down; the build was abandoned");
+		return err_set(e, ERR_UNAVAILABLE,
+			       "bangerd is shutting down; the build was abandoned");
 	pthread_mutex_lock(&d->lock);
 	if (rc == 0 && store_image_get(d->store, j->img.id, &cur, NULL) < 0) {
 		rc = err_set(e, ERR_CONFLICT, "image %s was deleted while it was being built",
@@ -108,7 +109,8 @@ static void *build_worker(void *arg)
 	if (build(j, &e) == 0) {
 		line = json_pack("{s:o}", "result", image_to_json(j->d, &j->img));
 	} else {
-		json_t *er = json_pack("{s:s, s:s}", "code", err_code_name(e.code), "message", e.msg);
+		json_t *er =
+		    json_pack("{s:s, s:s}", "code", err_code_name(e.code), "message", e.msg);
 
 		if (e.hint[0])
 			json_object_set_new(er, "hint", json_string(e.hint));
@@ -145,7 +147,8 @@ static int start(struct daemon *d, struct build_job *j, const char *name, struct
 	if (rc < 0) {
 		if (e->code == ERR_CONFLICT) {
 			err_set(e, ERR_CONFLICT, "an image named \"%s\" already exists", name);
-			err_hint(e, "pick another --name, or delete it with `banger image delete %s`",
+			err_hint(e,
+				 "pick another --name, or delete it with `banger image delete %s`",
 				 name);
 		}
 		return -1;
@@ -174,7 +177,7 @@ fail:
 int routes_image_build(struct daemon *d, const struct request *r, json_t **out, int *status,
 		       struct stream **st, struct err *e)
 {
-	struct image_build_opts o = {0};
+	struct image_plan_opts o = {0};
 	const char *name = NULL, *q = request_query(r, "stream");
 	struct store_image other;
 	struct build_job *j;
@@ -188,12 +191,13 @@ int routes_image_build(struct daemon *d, const struct request *r, json_t **out, 
 		return err_wrap(e, "image build");
 	if (store_image_get(d->store, name, &other, NULL) == 0) {
 		err_set(e, ERR_CONFLICT, "an image named \"%s\" already exists", name);
-		err_hint(e, "pick another --name, or delete it with `banger image delete %s`", name);
+		err_hint(e, "pick another --name, or delete it with `banger image delete %s`",
+			 name);
 		return -1;
 	}
 	j = xcalloc(1, sizeof(*j));
 	j->d = d;
-	if (image_build_prepare(&o, &d->cfg, d->runtime_dir, &j->plan, e) < 0 ||
+	if (image_plan_prepare(&o, &d->cfg, d->runtime_dir, &j->plan, e) < 0 ||
 	    start(d, j, name, e) < 0) {
 		job_free(j);
 		return err_wrap(e, "image build %s", name);

@@ -114,75 +114,58 @@ out:
 	return ret;
 }
 
-static int write_file(const char *path, const char *text, mode_t mode, struct err *e)
+/* Writes stage/rel (creating its directories) with the given content. */
+static int stage_file(const char *stage, const char *rel, const char *text, mode_t mode,
+		      struct err *e)
 {
-	return fs_write_atomic(path, text, strlen(text), mode, e);
+	char *path = xasprintf("%s/%s", stage, rel), *slash = strrchr(path, '/');
+	int ret;
+
+	*slash = '\0';
+	ret = fs_mkdir_p(path, rel[0] == '.' ? 0700 : 0755, e);
+	*slash = '/';
+	if (ret == 0)
+		ret = fs_write_atomic(path, text, strlen(text), mode, e);
+	free(path);
+	return ret;
 }
 
-/* Stages the first-boot files and makes both disks. */
+/* Stages the first-boot files and makes both disks: the overlay carries
+ * upper/ (with the VM's own SSH host key) and work/ for overlayfs; the work
+ * disk is /root, so root's authorized_keys live on it. */
 static int make_disks(struct daemon *d, const struct store_vm *vm, const struct vm_files *f,
 		      struct err *e)
 {
-	char *stage = xasprintf("%s/stage", f->dir), *p = NULL, *pub = NULL, *hostpub = NULL;
-	char *log = xasprintf("%s/disk.log", f->dir);
+	char *stage = xasprintf("%s/stage", f->dir), *log = xasprintf("%s/disk.log", f->dir);
+	char *pubpath = xasprintf("%s.pub", f->host_key), *ov = xasprintf("%s/overlay", stage);
+	char *wk = xasprintf("%s/work", stage), *ovwork = xasprintf("%s/work", ov);
+	char *pub = NULL, *hostpub = NULL, *hostkey = NULL;
 	int ret = -1;
 
-	if (ssh_user_key_ensure(d, &pub, e) < 0 || ssh_host_key_create(d, f->host_key, e) < 0)
+	if (ssh_user_key_ensure(d, &pub, e) < 0 || ssh_host_key_create(d, f->host_key, e) < 0 ||
+	    fs_read(pubpath, 4096, &hostpub, NULL, e) < 0 ||
+	    fs_read(f->host_key, 8192, &hostkey, NULL, e) < 0)
 		goto out;
-	/* Overlay: upper/ (with the VM's host key) and work/ for overlayfs. */
-	p = xasprintf("%s/overlay/upper/etc/ssh", stage);
-	if (fs_mkdir_p(p, 0755, e) < 0)
+	if (stage_file(ov, "upper/etc/ssh/ssh_host_ed25519_key.pub", hostpub, 0644, e) < 0 ||
+	    stage_file(ov, "upper/etc/ssh/ssh_host_ed25519_key", hostkey, 0600, e) < 0 ||
+	    fs_mkdir_p(ovwork, 0755, e) < 0 ||
+	    stage_file(wk, ".ssh/authorized_keys", pub, 0600, e) < 0)
 		goto out;
-	free(p);
-	p = xasprintf("%s/overlay/work", stage);
-	if (fs_mkdir_p(p, 0755, e) < 0)
-		goto out;
-	free(p);
-	p = xasprintf("%s.pub", f->host_key);
-	if (fs_read(p, 4096, &hostpub, NULL, e) < 0)
-		goto out;
-	free(p);
-	p = xasprintf("%s/overlay/upper/etc/ssh/ssh_host_ed25519_key.pub", stage);
-	if (write_file(p, hostpub, 0644, e) < 0)
-		goto out;
-	free(p);
-	{
-		char *key = NULL;
-
-		if (fs_read(f->host_key, 8192, &key, NULL, e) < 0)
-			goto out;
-		p = xasprintf("%s/overlay/upper/etc/ssh/ssh_host_ed25519_key", stage);
-		ret = write_file(p, key, 0600, e);
-		free(key);
-		if (ret < 0)
-			goto out;
-		ret = -1;
-		free(p);
-	}
-	/* Work disk: it is /root, so root's authorized_keys live on it. */
-	p = xasprintf("%s/work/.ssh", stage);
-	if (fs_mkdir_p(p, 0700, e) < 0)
-		goto out;
-	free(p);
-	p = xasprintf("%s/work/.ssh/authorized_keys", stage);
-	if (write_file(p, pub, 0600, e) < 0)
-		goto out;
-	free(p);
-	p = xasprintf("%s/overlay", stage);
-	if (disk_create(f->overlay, vm->overlay_size, "banger-overlay", p, log, e) < 0)
-		goto out;
-	free(p);
-	p = xasprintf("%s/work", stage);
-	if (disk_create(f->work, vm->disk_size, "banger-work", p, log, e) < 0)
+	if (disk_create(f->overlay, vm->overlay_size, "banger-overlay", ov, log, e) < 0 ||
+	    disk_create(f->work, vm->disk_size, "banger-work", wk, log, e) < 0)
 		goto out;
 	ret = 0;
 out:
 	fs_rm_rf(stage, NULL);
 	free(stage);
 	free(log);
-	free(p);
+	free(pubpath);
+	free(ov);
+	free(wk);
+	free(ovwork);
 	free(pub);
 	free(hostpub);
+	free(hostkey);
 	return ret;
 }
 

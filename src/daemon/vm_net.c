@@ -216,7 +216,9 @@ void vmnet_down(struct daemon *d, const struct store_vm *vm)
 		return;
 	net_tap_name(vm->id, name);
 	pthread_mutex_lock(&n->lock);
-	if (net_ops_nat_del(&n->conf, vm->id, &e) < 0)
+	/* Without NAT there are no rules (vm set --no-nat removed them, and
+	 * reconcile removes leaked ones): skip the nft round trip. */
+	if (vm->nat && net_ops_nat_del(&n->conf, vm->id, &e) < 0)
 		log_warn(d->log, "cannot remove NAT rules", LF_S("vm", vm->name), LF_S("error", e.msg));
 	if (net_ops_tap_del(&n->conf, name, &e) < 0)
 		log_warn(d->log, "cannot remove tap", LF_S("vm", vm->name), LF_S("error", e.msg));

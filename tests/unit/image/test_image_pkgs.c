@@ -22,12 +22,12 @@ static void names(void **state)
 	assert_true(image_pkgs_name_ok("g++"));
 	assert_true(image_pkgs_name_ok("libc6.1"));
 	assert_true(image_pkgs_name_ok("0ad"));
-	assert_false(image_pkgs_name_ok("a"));          /* too short */
-	assert_false(image_pkgs_name_ok("Vim"));        /* upper case */
-	assert_false(image_pkgs_name_ok("-vim"));       /* starts with '-' */
+	assert_false(image_pkgs_name_ok("a"));	  /* too short */
+	assert_false(image_pkgs_name_ok("Vim"));  /* upper case */
+	assert_false(image_pkgs_name_ok("-vim")); /* starts with '-' */
 	assert_false(image_pkgs_name_ok("+vim"));
 	assert_false(image_pkgs_name_ok("vim;rm"));
-	assert_false(image_pkgs_name_ok("vim=2:9.0"));  /* version pins are not names */
+	assert_false(image_pkgs_name_ok("vim=2:9.0")); /* version pins are not names */
 	assert_false(image_pkgs_name_ok("vim:amd64"));
 	assert_false(image_pkgs_name_ok("a b"));
 	assert_false(image_pkgs_name_ok("$(reboot)"));
@@ -134,8 +134,8 @@ static void checks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(names),   cmocka_unit_test(parse_ok), cmocka_unit_test(parse_bad),
-		cmocka_unit_test(mirrors), cmocka_unit_test(checks),
+	    cmocka_unit_test(names),   cmocka_unit_test(parse_ok), cmocka_unit_test(parse_bad),
+	    cmocka_unit_test(mirrors), cmocka_unit_test(checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

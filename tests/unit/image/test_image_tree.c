@@ -139,9 +139,9 @@ static void reconcile(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(remove_plain),
-		cmocka_unit_test(remove_with_mount),
-		cmocka_unit_test(reconcile),
+	    cmocka_unit_test(remove_plain),
+	    cmocka_unit_test(remove_with_mount),
+	    cmocka_unit_test(reconcile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
