@@ -3,12 +3,57 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fts.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/buf.h"
+#include "util/fs.h"
+
 #include "util/size.h"
 #include "util/spawn.h"
+
+/* mkfs.ext4 -d copies the staging files' owner. When the daemon is not root
+ * that is the user, and sshd refuses a root home or authorized_keys owned by
+ * someone else: give every staged file to root with debugfs. */
+static int disk_root_owned(const char *path, const char *staging_dir, const char *log_path,
+			   struct err *e)
+{
+	struct buf script = BUF_INIT;
+	char *cmdfile = xasprintf("%s.debugfs", path);
+	const char *argv[] = {"debugfs", "-w", "-f", cmdfile, path, NULL};
+	int ret = -1;
+	char *const roots[] = {(char *)staging_dir, NULL};
+	size_t skip = strlen(staging_dir);
+	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR | FTS_XDEV, NULL);
+	FTSENT *ent;
+
+	if (!fts) {
+		err_errno(e, errno, "walk %s", staging_dir);
+		goto out;
+	}
+	while ((ent = fts_read(fts))) {
+		/* Each entry once (not again on the way out of a directory); the
+		 * staging dir itself is the file system's root. */
+		const char *rel = ent->fts_pathlen > skip ? ent->fts_path + skip : "/";
+
+		if (ent->fts_info == FTS_DP)
+			continue;
+		buf_printf(&script, "sif \"%s\" uid 0\nsif \"%s\" gid 0\n", rel, rel);
+	}
+	fts_close(fts);
+	if (fs_write_atomic(cmdfile, buf_str(&script), script.len, 0600, e) < 0)
+		goto out;
+	ret = spawn_check(argv, log_path, e);
+out:
+	unlink(cmdfile);
+	free(cmdfile);
+	buf_free(&script);
+	return ret;
+}
 
 int disk_create(const char *path, long long size, const char *label, const char *staging_dir,
 		const char *log_path, struct err *e)
@@ -41,7 +86,8 @@ int disk_create(const char *path, long long size, const char *label, const char 
 	}
 	argv[n++] = path;
 	argv[n] = NULL;
-	if (spawn_check(argv, log_path, e) < 0) {
+	if (spawn_check(argv, log_path, e) < 0 ||
+	    (staging_dir && geteuid() != 0 && disk_root_owned(path, staging_dir, log_path, e) < 0)) {
 		unlink(path);
 		return err_wrap(e, "format %s", path);
 	}
