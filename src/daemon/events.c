@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "daemon/mapdns.h"
 #include "daemon/stream.h"
 #include "daemon/vm.h"
 #include "util/buf.h"
@@ -88,5 +89,6 @@ void events_emit(struct daemon *d, const char *type, json_t *obj)
 
 void events_vm(struct daemon *d, const char *type, const struct store_vm *vm)
 {
+	mapdns_publish(d);
 	events_emit(d, type, json_pack("{s:o}", "vm", vm_to_json(d, vm)));
 }

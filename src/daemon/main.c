@@ -20,6 +20,7 @@
 #include "daemon/daemon.h"
 #include "daemon/events.h"
 #include "daemon/images.h"
+#include "daemon/mapdns.h"
 #include "daemon/routes.h"
 #include "daemon/server.h"
 #include "daemon/supervisor.h"
@@ -179,6 +180,7 @@ int main(int argc, char **argv)
 	err_clear(&e);
 	image_register_default(&d);
 	vm_reconcile(&d);
+	mapdns_publish(&d);
 	image_tree_reconcile(d.store, d.paths.images_dir, d.log);
 	if (server_start(&d, routes, &srv, &e) < 0)
 		goto out;

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "daemon/events.h"
+#include "daemon/mapdns.h"
 #include "daemon/ssh_keys.h"
 #include "daemon/supervisor.h"
 #include "daemon/vm.h"
@@ -40,6 +41,7 @@ static int finish_delete(struct daemon *d, struct store_vm *vm, struct err *e)
 	pthread_mutex_unlock(&d->lock);
 	ssh_known_hosts_sync(d, NULL);
 	events_emit(d, "vm.deleted", json_pack("{s:s, s:s}", "name", vm->name, "id", vm->id));
+	mapdns_publish(d);
 	log_info(d->log, "vm deleted", LF_S("vm", vm->name), LF_S("vm_id", vm->id));
 	return 0;
 }

@@ -327,3 +327,20 @@ def test_ssh_config_has_a_block_per_vm(booted):
         pub = open(os.path.join(vm["dir"], "ssh_host_ed25519_key.pub")).read().split()
         assert pins[frozenset([vm["name"], vm["name"] + ".vm", vm["address"]])] == \
             (pub[0], pub[1])
+
+
+def test_running_vms_are_published_to_mapdns_data_file(env):
+    """Seed compatibility: with mapdns_data_file set, running VMs appear in
+    mapdns's JSON zone file, and the user's own entries stay."""
+    data = env.root / "mapdns.json"
+    data.write_text(json.dumps({"mine.example.": {"A": "10.9.9.9"}}))
+    env.default_config(f'mapdns_data_file = "{data}"\n')
+    env.register_default_image()
+    env.banger("vm", "create", "--name", "published", check=True)
+    addr = env.vm("published")["address"]
+    zone = json.loads(data.read_text())
+    assert zone["published.vm."] == {"A": addr}
+    assert zone["mine.example."] == {"A": "10.9.9.9"}
+    env.banger("vm", "stop", "published", check=True)
+    zone = json.loads(data.read_text())
+    assert "published.vm." not in zone and "mine.example." in zone
