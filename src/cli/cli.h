@@ -47,6 +47,11 @@ int cli_wants_help(int argc, char **argv);
 int cli_usage_error(const struct cli_cmd *cmd, struct err *e, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* A long POST that streams progress (printed to stderr as it comes);
+ * *result receives the final object (json_decref it), or e the error. */
+int cli_stream_request(struct cli *c, const char *path, json_t *body, json_t **result,
+		       struct err *e);
+
 /* Prints JSON pretty to stdout. */
 void cli_print_json(json_t *j);
 /* Prints an error the way every command does. */
@@ -54,7 +59,6 @@ void cli_print_error(const char *prefix, const struct err *e);
 
 /* Small formatting helpers for tables. */
 void cli_fmt_bytes(long long bytes, char *buf, size_t len);
-void cli_fmt_duration(long long secs, char *buf, size_t len);
 
 /* Prints the last `lines` lines of path, then (follow) new lines as they
  * are appended, until interrupted. */

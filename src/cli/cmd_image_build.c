@@ -21,20 +21,6 @@ static const char *js(json_t *o, const char *k)
 	return s ? s : "";
 }
 
-static int on_line(void *ctx, json_t *line)
-{
-	json_t **result = ctx;
-	const char *p = json_string_value(json_object_get(line, "progress"));
-
-	if (p) {
-		fprintf(stderr, "... %s\n", p);
-		return 0;
-	}
-	json_decref(*result);
-	*result = json_incref(line);
-	return 0;
-}
-
 static void set_path(json_t *body, const char *key, const char *path)
 {
 	char *real = realpath(path, NULL);
@@ -59,7 +45,6 @@ int cli_image_build(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	    {0, 0, 0, 0},
 	};
 	json_t *body = json_object(), *result = NULL, *img;
-	struct client *cl;
 	int o, json = 0, ret = -1;
 
 	optind = 1;
@@ -104,30 +89,9 @@ int cli_image_build(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 		cli_usage_error(cmd, e, "--name is required");
 		goto out;
 	}
-	if (!(cl = cli_client(c, e)))
+	if (cli_stream_request(c, "/v1/images/build?stream=1", body, &result, e) < 0)
 		goto out;
-	/* A refusal before the build starts is a plain JSON error answer; the
-	 * client may already have handed its body to on_line, so the error
-	 * object in result (if any) is the better message. */
-	if (client_stream(cl, "POST", "/v1/images/build?stream=1", body, on_line, &result, e) < 0 &&
-	    !json_object_get(result, "error"))
-		goto out;
-	if (!result) {
-		err_set(e, ERR_UNAVAILABLE, "the daemon ended the build request without a result");
-		err_hint(e, "see `banger daemon status` for bangerd.log and `banger image list`");
-		goto out;
-	}
-	if (json_object_get(result, "error")) {
-		json_t *er = json_object_get(result, "error");
-
-		err_set(e, err_code_from_name(js(er, "code")), "%s", js(er, "message"));
-		if (js(er, "hint")[0])
-			err_hint(e, "%s", js(er, "hint"));
-		if (js(er, "log")[0])
-			err_log(e, js(er, "log"));
-		goto out;
-	}
-	img = json_object_get(result, "result");
+	img = result;
 	if (json) {
 		cli_print_json(img);
 	} else {

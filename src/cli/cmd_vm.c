@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "cli/vm_ssh.h"
 #include "util/buf.h"
+#include "util/size.h"
 
 /* Helpers over JSON VM objects. */
 static const char *js(json_t *o, const char *k)
@@ -45,20 +46,6 @@ static int get_vm(struct cli *c, const char *name, json_t **vm, struct err *e)
 	return ret;
 }
 
-static int on_progress(void *ctx, json_t *line)
-{
-	json_t **result = ctx;
-	const char *p = json_string_value(json_object_get(line, "progress"));
-
-	if (p) {
-		fprintf(stderr, "... %s\n", p);
-		return 0;
-	}
-	json_decref(*result);
-	*result = json_incref(line);
-	return 0;
-}
-
 static void print_created(json_t *vm)
 {
 	printf("%s: %s%s%s%s\n", js(vm, "name"), js(vm, "state"), js(vm, "address")[0] ? ", " : "",
@@ -82,7 +69,6 @@ static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 		{"json", no_argument, 0, 'j'},        {0, 0, 0, 0},
 	};
 	json_t *body = json_object(), *result = NULL;
-	struct client *cl;
 	int o, json = 0, ret = -1;
 
 	optind = 1;
@@ -133,28 +119,12 @@ static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 				argv[optind]);
 		goto out;
 	}
-	if (!(cl = cli_client(c, e)))
+	if (cli_stream_request(c, "/v1/vms?stream=1", body, &result, e) < 0)
 		goto out;
-	if (client_stream(cl, "POST", "/v1/vms?stream=1", body, on_progress, &result, e) < 0)
-		goto out;
-	if (!result) {
-		err_set(e, ERR_UNAVAILABLE, "the daemon ended the request without a result");
-		goto out;
-	}
-	if (json_object_get(result, "error")) {
-		json_t *er = json_object_get(result, "error");
-
-		err_set(e, err_code_from_name(js(er, "code")), "%s", js(er, "message"));
-		if (js(er, "hint")[0])
-			err_hint(e, "%s", js(er, "hint"));
-		if (js(er, "log")[0])
-			err_log(e, js(er, "log"));
-		goto out;
-	}
 	if (json)
-		cli_print_json(json_object_get(result, "result"));
+		cli_print_json(result);
 	else
-		print_created(json_object_get(result, "result"));
+		print_created(result);
 	ret = 0;
 out:
 	json_decref(body);
@@ -195,7 +165,7 @@ static int cmd_list(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 
 		cli_fmt_bytes(ji(vm, "memory_mib") << 20, mem, sizeof(mem));
 		cli_fmt_bytes(ji(vm, "disk_size"), disk, sizeof(disk));
-		cli_fmt_duration(ji(vm, "uptime_s"), up, sizeof(up));
+		duration_format(ji(vm, "uptime_s"), up, sizeof(up));
 		printf("%-24s %-9s %-10s %4lld %7s %7s %-15s %s\n", js(vm, "name"), js(vm, "state"),
 		       js(vm, "image"), ji(vm, "vcpu"), mem, disk,
 		       js(vm, "address")[0] ? js(vm, "address") : "-", up);
@@ -253,7 +223,7 @@ static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 		snprintf(buf, sizeof(buf), "%lld", ji(vm, "pid"));
 		show_line("pid", buf);
 	}
-	cli_fmt_duration(ji(vm, "uptime_s"), buf, sizeof(buf));
+	duration_format(ji(vm, "uptime_s"), buf, sizeof(buf));
 	show_line("uptime", buf);
 	cli_fmt_bytes(json_integer_value(json_object_get(json_object_get(vm, "overlay"),
 							 "allocated_bytes")), a, sizeof(a));
@@ -502,7 +472,7 @@ static void print_stats(json_t *s)
 	json_t *m = json_object_get(s, "vmm_metrics");
 	char a[16], b[16], c2[16], up[16];
 
-	cli_fmt_duration(ji(s, "uptime_s"), up, sizeof(up));
+	duration_format(ji(s, "uptime_s"), up, sizeof(up));
 	printf("%-14s %s (up %s)\n", "state", js(s, "state"), up);
 	printf("%-14s %.1f%%\n", "vmm cpu", json_real_value(json_object_get(s, "cpu_percent")));
 	cli_fmt_bytes(ji(s, "rss_bytes"), a, sizeof(a));

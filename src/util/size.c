@@ -77,3 +77,17 @@ void size_format(long long bytes, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%.1f%c", v, units[u]);
 }
+
+void duration_format(long long s, char *buf, size_t len)
+{
+	if (s <= 0)
+		snprintf(buf, len, "-");
+	else if (s < 60)
+		snprintf(buf, len, "%llds", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%lldm%02llds", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%lldh%02lldm", s / 3600, (s % 3600) / 60);
+	else
+		snprintf(buf, len, "%lldd%02lldh", s / 86400, (s % 86400) / 3600);
+}

@@ -17,4 +17,7 @@ int size_parse(const char *s, long long *out, struct err *e);
 /* Formats bytes as "16G", "1.5G", "512M", "300K" or "12B" into buf. */
 void size_format(long long bytes, char *buf, size_t len);
 
+/* Formats seconds as "-" (0 or less), "45s", "3m05s", "2h03m" or "1d02h". */
+void duration_format(long long secs, char *buf, size_t len);
+
 #endif

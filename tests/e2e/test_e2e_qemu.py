@@ -56,22 +56,19 @@ def boot(env, name):
     return time.monotonic() - t0
 
 
-def report(request, line):
+def report(capsys, line):
     """Prints a figure into pytest's output even when output is captured."""
-    tr = request.config.pluginmanager.get_plugin("terminalreporter")
-    if tr:
-        tr.write_line(line)
-    else:
-        print(line)
+    with capsys.disabled():
+        print(line, flush=True)
 
 
-def test_two_vms_boot_persist_resize_and_find_each_other(qenv, request):
+def test_two_vms_boot_persist_resize_and_find_each_other(qenv, capsys):
     env = qenv
     bundle = json.loads((RUNTIME / "bundle.json").read_text())
 
     # 1. Boot; the bundle's kernel; hostname; /root is the work disk; / is an overlay.
     t_one = boot(env, "e2e-one")
-    report(request, f"\nboot-to-SSH e2e-one: {t_one:.1f} s ({env.vm('e2e-one')['accel']})")
+    report(capsys, f"\nboot-to-SSH e2e-one: {t_one:.1f} s ({env.vm('e2e-one')['accel']})")
     vm = env.vm("e2e-one")
     assert vm["vmm"] == "qemu" and vm["accel"] in ("tcg", "kvm")
     assert ssh(env, "e2e-one", "uname", "-r") == bundle["kernel_version"]
@@ -97,7 +94,7 @@ def test_two_vms_boot_persist_resize_and_find_each_other(qenv, request):
 
     # 4. A second VM from the same image: its own overlay, and the two find each other.
     t_two = boot(env, "e2e-two")
-    report(request, f"boot-to-SSH e2e-two: {t_two:.1f} s (while e2e-one runs)")
+    report(capsys, f"boot-to-SSH e2e-two: {t_two:.1f} s (while e2e-one runs)")
     r = ssh(env, "e2e-two", "cat", "/etc/banger-e2e", check=False)
     assert "banger-e2e" not in r and "sys" not in r
     one, two = env.vm("e2e-one")["address"], env.vm("e2e-two")["address"]
