@@ -185,14 +185,17 @@ const struct cli_cmd cli_image_cmds[] = {
 	{"image", "register", "--name N --rootfs FILE --kernel FILE [--initrd FILE] [--modules-dir DIR]",
 	 "register an image from existing files", NULL, cmd_register},
 	{"image", "build",
-	 "--name N [--docker] [--packages FILE] [--suite SUITE] [--mirror URL] [--size SIZE]",
-	 "build a Debian image with mmdebstrap (progress as it goes)",
+	 "--name N [--docker] [--packages FILE] [--suite SUITE] [--mirror URL] [--size SIZE] "
+	 "[--base-rootfs FILE]",
+	 "build a Debian image (from the bundle's base when it has every package, else with "
+	 "mmdebstrap)",
 	 "  --name N          the image's name\n"
 	 "  --docker          add Debian's docker.io, enabled\n"
 	 "  --packages FILE   extra packages, one per line (default: the bundle's packages.apt)\n"
 	 "  --suite SUITE     Debian suite (default bookworm)\n"
 	 "  --mirror URL      Debian mirror (default: the host's apt mirror)\n"
 	 "  --size SIZE       rootfs size, e.g. 2G (default: content + headroom)\n"
+	 "  --base-rootfs F   start from this ext4 (it must already have every package)\n"
 	 "  --json            print the image as JSON\n",
 	 cli_image_build},
 	{"image", "list", "[--json]", "list images", "  --json  print JSON\n", cmd_list},

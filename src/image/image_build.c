@@ -333,6 +333,90 @@ static int count_commas(const char *s)
 	return n;
 }
 
+/* Appends to missing (comma-separated) each package of the plan that the
+ * base's dpkg database (read with debugfs, no mount) lacks. */
+static int base_missing(struct build *b, struct buf *missing, struct err *e)
+{
+	const char *const argv[] = {"debugfs", "-R", "cat /var/lib/dpkg/status", b->p->base, NULL};
+	char *status = NULL, *list = xstrdup(b->p->packages), *save = NULL;
+	struct buf want = BUF_INIT;
+
+	if (spawn_output(argv, b->log, &status, e) < 0) {
+		free(list);
+		return err_wrap(e, "read the base's package list");
+	}
+	for (char *pkg = strtok_r(list, ",", &save); pkg; pkg = strtok_r(NULL, ",", &save)) {
+		const char *at = status;
+		int found = 0;
+
+		/* "Package: NAME\n" then, within the stanza, "Status: install ok installed". */
+		buf_reset(&want);
+		buf_printf(&want, "Package: %s\n", pkg);
+		while (!found && (at = strstr(at, buf_str(&want)))) {
+			const char *end = strstr(at, "\n\n"), *st = strstr(at, "\nStatus: ");
+
+			found = (at == status || at[-1] == '\n') && st && (!end || st < end) &&
+				strncmp(st + 9, "install ok installed", 20) == 0;
+			at += want.len;
+		}
+		if (!found)
+			buf_printf(missing, "%s%s", missing->len ? ", " : "", pkg);
+	}
+	free(status);
+	free(list);
+	buf_free(&want);
+	return 0;
+}
+
+/* The base's files into the tree (debugfs rdump keeps modes, owners and
+ * links, and needs no mount). */
+static int extract_base(struct build *b, struct err *e)
+{
+	char *req = xasprintf("rdump / \"%s\"", b->tree);
+	const char *const argv[] = {"debugfs", "-R", req, b->p->base, NULL};
+	int ret;
+
+	if (mkdir(b->tree, 0755) < 0 && errno != EEXIST) {
+		free(req);
+		return err_errno(e, errno, "create %s", b->tree);
+	}
+	ret = run(b, "extract the base rootfs", argv, 1, e);
+	free(req);
+	return ret;
+}
+
+/* Builds from the base when it has everything asked for; an implicit base
+ * that lacks something gives way to a build from scratch (and says why). */
+static int start_tree(struct build *b, struct err *e)
+{
+	const struct image_plan *p = b->p;
+	struct buf missing = BUF_INIT;
+
+	if (p->base && base_missing(b, &missing, e) < 0)
+		return -1;
+	if (p->base && missing.len == 0) {
+		say(b, "building from the base rootfs %s (it has all %d packages asked for)",
+		    p->base, count_commas(p->packages) + 1);
+		buf_free(&missing);
+		return extract_base(b, e);
+	}
+	if (p->base && p->base_explicit) {
+		err_set(e, ERR_INVALID, "the base rootfs %s lacks %s", p->base, buf_str(&missing));
+		err_hint(e, "banger does not install packages into a base image; leave out "
+			    "--base-rootfs to build from scratch with them");
+		buf_free(&missing);
+		return -1;
+	}
+	if (p->base)
+		say(b, "the base rootfs %s lacks %s: building from scratch instead", p->base,
+		    buf_str(&missing));
+	buf_free(&missing);
+	say(b,
+	    "building from scratch with mmdebstrap --mode=%s: suite %s, %d packages",
+	    p->rootless ? "unshare" : "root", p->suite, count_commas(p->packages) + 1);
+	return bootstrap(b, e);
+}
+
 int image_build_run(const struct image_plan *p, const char *dir, const char *log_path,
 		    image_progress_fn progress, void *ctx, struct err *e)
 {
@@ -342,25 +426,22 @@ int image_build_run(const struct image_plan *p, const char *dir, const char *log
 	char *tmp = xasprintf("%s/tmp", dir);
 	int ret = -1;
 
-	say(&b,
-	    "building from scratch with mmdebstrap --mode=%s (no base rootfs): suite %s, "
-	    "%d packages",
-	    p->rootless ? "unshare" : "root", p->suite, count_commas(p->packages) + 1);
 	{
 		FILE *f = fopen(log_path, "ae");
 
 		if (f) {
 			fprintf(f,
-				"mirror: %s\npackages: %s\nextra packages from: %s\nkernel: %s\n"
-				"initrd: %s\nmodules: %s\ncustomize_script: %s\n",
-				p->mirror_desc, p->packages, p->packages_src, p->kernel, p->initrd,
+				"base rootfs: %s\nmirror: %s\npackages: %s\nextra packages from: %s\n"
+				"kernel: %s\ninitrd: %s\nmodules: %s\ncustomize_script: %s\n",
+				p->base ? p->base : "none", p->mirror_desc, p->packages,
+				p->packages_src, p->kernel, p->initrd,
 				p->modules_src ? p->modules_src
 					       : "none (the bundle has no modules/)",
 				p->customize ? p->customize : "none");
 			fclose(f);
 		}
 	}
-	if (bootstrap(&b, e) < 0)
+	if (start_tree(&b, e) < 0)
 		goto out;
 	say(&b, "configuring the guest (networkd, sshd, no machine-id, no host keys)");
 	if (image_guest_configure(b.tree, e) < 0)

@@ -33,6 +33,7 @@ void image_plan_free(struct image_plan *p)
 	free(p->modules_src);
 	free(p->modules_dst);
 	free(p->customize);
+	free(p->base);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -201,11 +202,25 @@ int image_plan_prepare(const struct image_plan_opts *o, const struct config *cfg
 {
 	memset(p, 0, sizeof(*p));
 	if (set(o->base_rootfs)) {
-		err_set(e, ERR_INVALID,
-			"--base-rootfs is not supported: banger builds images from scratch with "
-			"mmdebstrap");
-		err_hint(e, "leave out --base-rootfs; list extra packages with --packages FILE");
-		return -1;
+		if (set(o->suite) || set(o->mirror)) {
+			err_set(e, ERR_INVALID, "--base-rootfs cannot be combined with --suite or "
+						"--mirror: the base already decides them");
+			err_hint(e, "leave out --base-rootfs to build from scratch");
+			return -1;
+		}
+		if (fs_check_readable(o->base_rootfs, "--base-rootfs", e) < 0)
+			return -1;
+		p->base = fs_realpath(o->base_rootfs);
+		p->base_explicit = 1;
+	} else if (!set(o->suite) && !set(o->mirror)) {
+		/* The configured base, else the bundle's: used when it already has
+		 * every package asked for (image_build_run checks). */
+		char *b = set(cfg->default_base_rootfs) ? xstrdup(cfg->default_base_rootfs)
+						       : xasprintf("%s/rootfs.ext4", runtime_dir);
+
+		if (fs_check_readable(b, "base rootfs", NULL) == 0)
+			p->base = fs_realpath(b);
+		free(b);
 	}
 	p->suite = xstrdup(set(o->suite) ? o->suite : DEFAULT_SUITE);
 	if (!image_mirror_suite_ok(p->suite))

@@ -24,7 +24,7 @@ struct image_plan_opts {
 	const char *suite;         /* bookworm */
 	const char *mirror;        /* the host's apt mirror */
 	const char *size;          /* content + headroom */
-	const char *base_rootfs;   /* not supported: refused */
+	const char *base_rootfs;   /* build on this ext4 instead of from scratch */
 };
 
 /* Everything resolved and checked. */
@@ -42,6 +42,8 @@ struct image_plan {
 	char *modules_dst;  /* its place in the tree: lib/modules or lib/modules/VER */
 	char *customize;    /* customize_script, or NULL */
 	int rootless;       /* 1: mmdebstrap --mode=unshare + fakeroot; 0: --mode=root */
+	char *base;         /* base rootfs to start from, or NULL: from scratch */
+	int base_explicit;  /* given with --base-rootfs (else the bundle's or config's) */
 };
 
 /* Validates opts against cfg and the bundle in runtime_dir and fills plan
