@@ -250,21 +250,27 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-static void api_error(json_t *resp, long status, struct err *e)
+int client_error_from_json(json_t *er, const char *fallback, struct err *e)
 {
-	json_t *er = resp ? json_object_get(resp, "error") : NULL;
-	const char *code = json_string_value(json_object_get(er, "code"));
 	const char *msg = json_string_value(json_object_get(er, "message"));
 	const char *hint = json_string_value(json_object_get(er, "hint"));
 	const char *log = json_string_value(json_object_get(er, "log"));
 
-	err_set(e, err_code_from_name(code), "%s", msg ? msg : "request failed");
-	if (!msg)
-		snprintf(e->msg, sizeof(e->msg), "the daemon answered HTTP %ld", status);
+	err_set(e, err_code_from_name(json_string_value(json_object_get(er, "code"))), "%s",
+		msg ? msg : fallback);
 	if (hint)
 		err_hint(e, "%s", hint);
 	if (log)
 		err_log(e, log);
+	return -1;
+}
+
+static void api_error(json_t *resp, long status, struct err *e)
+{
+	char fallback[64];
+
+	snprintf(fallback, sizeof(fallback), "the daemon answered HTTP %ld", status);
+	client_error_from_json(resp ? json_object_get(resp, "error") : NULL, fallback, e);
 }
 
 static int perform(struct client *c, const char *method, const char *path, json_t *body,

@@ -31,6 +31,11 @@ typedef int (*client_line_fn)(void *ctx, json_t *line);
 int client_stream(struct client *c, const char *method, const char *path, json_t *body,
 		  client_line_fn on_line, void *ctx, struct err *e);
 
+/* Fills e from an API error object {"code", "message", "hint"?, "log"?}
+ * (the inside of {"error": ...}); a missing message becomes `fallback`.
+ * Returns -1. */
+int client_error_from_json(json_t *er, const char *fallback, struct err *e);
+
 /* 1 if a daemon answers on the socket. */
 int client_ping(const char *socket_path);
 

@@ -52,6 +52,10 @@ int cli_usage_error(const struct cli_cmd *cmd, struct err *e, const char *fmt, .
 int cli_stream_request(struct cli *c, const char *path, json_t *body, json_t **result,
 		       struct err *e);
 
+/* A field of an API object: its string ("" when absent) or integer (0). */
+const char *cli_str(json_t *o, const char *key);
+long long cli_int(json_t *o, const char *key);
+
 /* Prints JSON pretty to stdout. */
 void cli_print_json(json_t *j);
 /* Prints an error the way every command does. */

@@ -11,13 +11,6 @@
 #include "util/log.h"
 #include "util/proc.h"
 
-static const char *js(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
-
 static int only_json_flag(const struct cli_cmd *cmd, int argc, char **argv, int *json,
 			  struct err *e)
 {
@@ -46,21 +39,23 @@ static int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 		cli_print_json(st);
 	} else {
 		printf("bangerd is running\n");
-		printf("  pid:          %lld\n", (long long)json_integer_value(json_object_get(st, "pid")));
-		printf("  socket:       %s\n", js(st, "socket"));
-		printf("  log:          %s\n", js(st, "log"));
-		printf("  state:        %s\n", js(st, "state_dir"));
-		printf("  runtime:      %s\n", js(st, "runtime_dir"));
-		printf("  version:      %s\n", js(st, "version"));
+		printf("  pid:          %lld\n",
+		       (long long)json_integer_value(json_object_get(st, "pid")));
+		printf("  socket:       %s\n", cli_str(st, "socket"));
+		printf("  log:          %s\n", cli_str(st, "log"));
+		printf("  state:        %s\n", cli_str(st, "state_dir"));
+		printf("  runtime:      %s\n", cli_str(st, "runtime_dir"));
+		printf("  version:      %s\n", cli_str(st, "version"));
 		net = json_object_get(st, "network");
 		if (json_is_true(json_object_get(net, "enabled"))) {
-			printf("  bridge:       %s %s\n", js(net, "bridge"), js(net, "subnet"));
-			printf("  dns:          %s\n", js(net, "dns"));
-			if (js(net, "dns_hint")[0])
-				printf("                %s\n", js(net, "dns_hint"));
+			printf("  bridge:       %s %s\n", cli_str(net, "bridge"),
+			       cli_str(net, "subnet"));
+			printf("  dns:          %s\n", cli_str(net, "dns"));
+			if (cli_str(net, "dns_hint")[0])
+				printf("                %s\n", cli_str(net, "dns_hint"));
 		} else {
-			printf("  network:      off%s%s\n", js(net, "reason")[0] ? ": " : "",
-			       js(net, "reason"));
+			printf("  network:      off%s%s\n", cli_str(net, "reason")[0] ? ": " : "",
+			       cli_str(net, "reason"));
 		}
 	}
 	json_decref(st);
@@ -76,8 +71,7 @@ static int cmd_socket(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 	return 0;
 }
 
-static int cmd_stop(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
-		    struct err *e)
+static int cmd_stop(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	struct client *cl = NULL;
 	json_t *st = NULL, *r = NULL;
@@ -103,7 +97,8 @@ static int cmd_stop(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	t0 = mono_ms();
 	while (proc_alive(pid, -1) || client_ping(c->paths.socket)) {
 		if (mono_ms() - t0 > 30000) {
-			err_set(e, ERR_UNAVAILABLE, "bangerd (pid %d) did not stop within 30 s", (int)pid);
+			err_set(e, ERR_UNAVAILABLE, "bangerd (pid %d) did not stop within 30 s",
+				(int)pid);
 			err_log(e, c->paths.log);
 			return -1;
 		}
@@ -129,8 +124,8 @@ static void print_log_line(const char *line, const struct log_filter *f)
 
 	if (!j)
 		return;
-	log_level_parse(js(j, "level"), &lv, NULL);
-	if (lv < f->min || (f->vm && strcmp(js(j, "vm"), f->vm) != 0)) {
+	log_level_parse(cli_str(j, "level"), &lv, NULL);
+	if (lv < f->min || (f->vm && strcmp(cli_str(j, "vm"), f->vm) != 0)) {
 		json_decref(j);
 		return;
 	}
@@ -139,8 +134,9 @@ static void print_log_line(const char *line, const struct log_filter *f)
 		json_decref(j);
 		return;
 	}
-	printf("%s %-5s %s", js(j, "time"), js(j, "level"), js(j, "msg"));
-	json_object_foreach(j, k, v) {
+	printf("%s %-5s %s", cli_str(j, "time"), cli_str(j, "level"), cli_str(j, "msg"));
+	json_object_foreach(j, k, v)
+	{
 		if (!strcmp(k, "time") || !strcmp(k, "level") || !strcmp(k, "msg"))
 			continue;
 		if (json_is_string(v))
@@ -156,8 +152,7 @@ static void print_log_line(const char *line, const struct log_filter *f)
 	json_decref(j);
 }
 
-static int cmd_logs(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
-		    struct err *e)
+static int cmd_logs(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	struct log_filter f = {NULL, LOG_DEBUG, 0};
 	int follow = 0;
@@ -206,16 +201,16 @@ static int cmd_logs(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 }
 
 const struct cli_cmd cli_daemon_cmds[] = {
-	{"daemon", "status", "[--json]", "show the daemon's pid, socket and log",
-	 "  --json  print JSON\n", cmd_status},
-	{"daemon", "socket", "", "print the API socket path", NULL, cmd_socket},
-	{"daemon", "stop", "", "stop bangerd (running VMs keep running)", NULL, cmd_stop},
-	{"daemon", "logs", "[-f] [--level LEVEL] [--vm NAME] [--json]",
-	 "print bangerd.log as readable lines",
-	 "  -f, --follow     keep printing new lines\n"
-	 "  --level LEVEL    only this level and above (debug, info, warn, error)\n"
-	 "  --vm NAME        only lines about this VM\n"
-	 "  --json           print the raw JSON lines\n",
-	 cmd_logs},
-	{NULL, NULL, NULL, NULL, NULL, NULL},
+    {"daemon", "status", "[--json]", "show the daemon's pid, socket and log",
+     "  --json  print JSON\n", cmd_status},
+    {"daemon", "socket", "", "print the API socket path", NULL, cmd_socket},
+    {"daemon", "stop", "", "stop bangerd (running VMs keep running)", NULL, cmd_stop},
+    {"daemon", "logs", "[-f] [--level LEVEL] [--vm NAME] [--json]",
+     "print bangerd.log as readable lines",
+     "  -f, --follow     keep printing new lines\n"
+     "  --level LEVEL    only this level and above (debug, info, warn, error)\n"
+     "  --vm NAME        only lines about this VM\n"
+     "  --json           print the raw JSON lines\n",
+     cmd_logs},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
 };

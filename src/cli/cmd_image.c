@@ -7,23 +7,11 @@
 #include "cli/cli.h"
 #include "util/buf.h"
 
-static const char *js(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
-
-static long long ji(json_t *o, const char *k)
-{
-	return (long long)json_integer_value(json_object_get(o, k));
-}
-
 static int cmd_register(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
 			struct err *e)
 {
-	static const char *const keys[] = {"--name", "--rootfs", "--kernel", "--initrd",
-					   "--modules-dir", NULL};
+	static const char *const keys[] = {"--name",   "--rootfs",	"--kernel",
+					   "--initrd", "--modules-dir", NULL};
 	json_t *body = json_object(), *img = NULL;
 	struct client *cl;
 	int ret = -1;
@@ -49,7 +37,8 @@ static int cmd_register(struct cli *c, const struct cli_cmd *cmd, int argc, char
 				} else {
 					char *real = realpath(argv[++i], NULL);
 
-					json_object_set_new(body, key, json_string(real ? real : argv[i]));
+					json_object_set_new(body, key,
+							    json_string(real ? real : argv[i]));
 					free(real);
 				}
 				known = 1;
@@ -67,7 +56,7 @@ static int cmd_register(struct cli *c, const struct cli_cmd *cmd, int argc, char
 	}
 	if (!(cl = cli_client(c, e)) || client_call(cl, "POST", "/v1/images", body, &img, e) < 0)
 		goto out;
-	printf("%s: registered\n", js(img, "name"));
+	printf("%s: registered\n", cli_str(img, "name"));
 	ret = 0;
 out:
 	json_decref(body);
@@ -75,8 +64,7 @@ out:
 	return ret;
 }
 
-static int cmd_list(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
-		    struct err *e)
+static int cmd_list(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	struct client *cl;
 	json_t *resp = NULL, *imgs, *img;
@@ -92,24 +80,26 @@ static int cmd_list(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 		cli_print_json(imgs);
 	} else {
 		printf("%-20s %8s %-20s %4s\n", "NAME", "SIZE", "CREATED", "VMS");
-		json_array_foreach(imgs, i, img) {
+		json_array_foreach(imgs, i, img)
+		{
 			char size[16], when[32];
-			time_t t = (time_t)ji(img, "created_at");
+			time_t t = (time_t)cli_int(img, "created_at");
 			struct tm tm;
 
-			cli_fmt_bytes(ji(img, "size_bytes"), size, sizeof(size));
+			cli_fmt_bytes(cli_int(img, "size_bytes"), size, sizeof(size));
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M", localtime_r(&t, &tm));
-			printf("%-20s %8s %-20s %4lld\n", js(img, "name"), size, when, ji(img, "vms"));
+			printf("%-20s %8s %-20s %4lld\n", cli_str(img, "name"), size, when,
+			       cli_int(img, "vms"));
 		}
 		if (json_array_size(imgs) == 0)
-			printf("(no images: run `make runtime-bundle` or `banger image register`)\n");
+			printf(
+			    "(no images: run `make runtime-bundle` or `banger image register`)\n");
 	}
 	json_decref(resp);
 	return 0;
 }
 
-static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
-		    struct err *e)
+static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	const char *name = NULL;
 	int json = 0;
@@ -140,11 +130,13 @@ static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	if (json) {
 		cli_print_json(img);
 	} else {
-		const char *k[] = {"name", "id", "state", "rootfs", "kernel", "initrd", "modules_dir"};
+		const char *k[] = {"name",   "id",     "state",	     "rootfs",
+				   "kernel", "initrd", "modules_dir"};
 
 		for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
-			printf("%-12s %s\n", k[i], js(img, k[i])[0] ? js(img, k[i]) : "-");
-		printf("%-12s %lld\n", "vms", ji(img, "vms"));
+			printf("%-12s %s\n", k[i],
+			       cli_str(img, k[i])[0] ? cli_str(img, k[i]) : "-");
+		printf("%-12s %lld\n", "vms", cli_int(img, "vms"));
 	}
 	json_decref(img);
 	return 0;
@@ -182,24 +174,25 @@ static int cmd_delete(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 }
 
 const struct cli_cmd cli_image_cmds[] = {
-	{"image", "register", "--name N --rootfs FILE --kernel FILE [--initrd FILE] [--modules-dir DIR]",
-	 "register an image from existing files", NULL, cmd_register},
-	{"image", "build",
-	 "--name N [--docker] [--packages FILE] [--suite SUITE] [--mirror URL] [--size SIZE] "
-	 "[--base-rootfs FILE]",
-	 "build a Debian image (from the bundle's base when it has every package, else with "
-	 "mmdebstrap)",
-	 "  --name N          the image's name\n"
-	 "  --docker          add Debian's docker.io, enabled\n"
-	 "  --packages FILE   extra packages, one per line (default: the bundle's packages.apt)\n"
-	 "  --suite SUITE     Debian suite (default bookworm)\n"
-	 "  --mirror URL      Debian mirror (default: the host's apt mirror)\n"
-	 "  --size SIZE       rootfs size, e.g. 2G (default: content + headroom)\n"
-	 "  --base-rootfs F   start from this ext4 (it must already have every package)\n"
-	 "  --json            print the image as JSON\n",
-	 cli_image_build},
-	{"image", "list", "[--json]", "list images", "  --json  print JSON\n", cmd_list},
-	{"image", "show", "NAME [--json]", "show an image", "  --json  print JSON\n", cmd_show},
-	{"image", "delete", "NAME...", "delete images no VM uses", NULL, cmd_delete},
-	{NULL, NULL, NULL, NULL, NULL, NULL},
+    {"image", "register",
+     "--name N --rootfs FILE --kernel FILE [--initrd FILE] [--modules-dir DIR]",
+     "register an image from existing files", NULL, cmd_register},
+    {"image", "build",
+     "--name N [--docker] [--packages FILE] [--suite SUITE] [--mirror URL] [--size SIZE] "
+     "[--base-rootfs FILE]",
+     "build a Debian image (from the bundle's base when it has every package, else with "
+     "mmdebstrap)",
+     "  --name N          the image's name\n"
+     "  --docker          add Debian's docker.io, enabled\n"
+     "  --packages FILE   extra packages, one per line (default: the bundle's packages.apt)\n"
+     "  --suite SUITE     Debian suite (default bookworm)\n"
+     "  --mirror URL      Debian mirror (default: the host's apt mirror)\n"
+     "  --size SIZE       rootfs size, e.g. 2G (default: content + headroom)\n"
+     "  --base-rootfs F   start from this ext4 (it must already have every package)\n"
+     "  --json            print the image as JSON\n",
+     cli_image_build},
+    {"image", "list", "[--json]", "list images", "  --json  print JSON\n", cmd_list},
+    {"image", "show", "NAME [--json]", "show an image", "  --json  print JSON\n", cmd_show},
+    {"image", "delete", "NAME...", "delete images no VM uses", NULL, cmd_delete},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
 };

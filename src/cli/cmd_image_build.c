@@ -14,13 +14,6 @@
 #include "cli/cli.h"
 #include "util/buf.h"
 
-static const char *js(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
-
 static void set_path(json_t *body, const char *key, const char *path)
 {
 	char *real = realpath(path, NULL);
@@ -100,7 +93,7 @@ int cli_image_build(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 		cli_fmt_bytes((long long)json_integer_value(json_object_get(img, "size_bytes")),
 			      size, sizeof(size));
 		printf("%s: built (%s, %s)\n  create a VM: banger vm create --image %s\n",
-		       js(img, "name"), size, js(img, "rootfs"), js(img, "name"));
+		       cli_str(img, "name"), size, cli_str(img, "rootfs"), cli_str(img, "name"));
 	}
 	ret = 0;
 out:

@@ -11,19 +11,7 @@
 #include "util/buf.h"
 #include "util/size.h"
 
-/* Helpers over JSON VM objects. */
-static const char *js(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
-
-static long long ji(json_t *o, const char *k)
-{
-	return (long long)json_integer_value(json_object_get(o, k));
-}
-
+/* The API path of a VM (its name escaped) plus suffix. */
 static char *vm_path(const char *name, const char *suffix)
 {
 	char *esc = client_escape(name), *p = xasprintf("/v1/vms/%s%s", esc, suffix);
@@ -48,25 +36,30 @@ static int get_vm(struct cli *c, const char *name, json_t **vm, struct err *e)
 
 static void print_created(json_t *vm)
 {
-	printf("%s: %s%s%s%s\n", js(vm, "name"), js(vm, "state"), js(vm, "address")[0] ? ", " : "",
-	       js(vm, "address"), js(vm, "address")[0] ? "" : "");
-	if (strcmp(js(vm, "state"), "running") == 0)
-		printf("  ssh:  banger vm ssh %s\n", js(vm, "name"));
+	printf("%s: %s%s%s\n", cli_str(vm, "name"), cli_str(vm, "state"),
+	       cli_str(vm, "address")[0] ? ", " : "", cli_str(vm, "address"));
+	if (strcmp(cli_str(vm, "state"), "running") == 0)
+		printf("  ssh:  banger vm ssh %s\n", cli_str(vm, "name"));
 	else
-		printf("  start: banger vm start %s\n", js(vm, "name"));
-	if (js(vm, "last_error")[0])
-		printf("  last error: %s\n", js(vm, "last_error"));
+		printf("  start: banger vm start %s\n", cli_str(vm, "name"));
+	if (cli_str(vm, "last_error")[0])
+		printf("  last error: %s\n", cli_str(vm, "last_error"));
 }
 
 static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
 		      struct err *e)
 {
 	static const struct option opts[] = {
-		{"name", required_argument, 0, 'n'},  {"image", required_argument, 0, 'i'},
-		{"vcpu", required_argument, 0, 'c'},  {"memory", required_argument, 0, 'm'},
-		{"disk-size", required_argument, 0, 'd'}, {"nat", no_argument, 0, 'N'},
-		{"no-start", no_argument, 0, 'S'},    {"vmm", required_argument, 0, 'v'},
-		{"json", no_argument, 0, 'j'},        {0, 0, 0, 0},
+	    {"name", required_argument, 0, 'n'},
+	    {"image", required_argument, 0, 'i'},
+	    {"vcpu", required_argument, 0, 'c'},
+	    {"memory", required_argument, 0, 'm'},
+	    {"disk-size", required_argument, 0, 'd'},
+	    {"nat", no_argument, 0, 'N'},
+	    {"no-start", no_argument, 0, 'S'},
+	    {"vmm", required_argument, 0, 'v'},
+	    {"json", no_argument, 0, 'j'},
+	    {0, 0, 0, 0},
 	};
 	json_t *body = json_object(), *result = NULL;
 	int o, json = 0, ret = -1;
@@ -88,11 +81,13 @@ static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 		case 'm':
 			v = strtoll(optarg, &end, 10);
 			if (!*optarg || *end || v <= 0) {
-				cli_usage_error(cmd, e, "--%s needs a positive whole number, not \"%s\"",
+				cli_usage_error(cmd, e,
+						"--%s needs a positive whole number, not \"%s\"",
 						o == 'c' ? "vcpu" : "memory", optarg);
 				goto out;
 			}
-			json_object_set_new(body, o == 'c' ? "vcpu" : "memory_mib", json_integer(v));
+			json_object_set_new(body, o == 'c' ? "vcpu" : "memory_mib",
+					    json_integer(v));
 			break;
 		case 'd':
 			json_object_set_new(body, "disk_size", json_string(optarg));
@@ -140,8 +135,7 @@ static int has_flag(int argc, char **argv, const char *flag)
 	return 0;
 }
 
-static int cmd_list(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
-		    struct err *e)
+static int cmd_list(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	struct client *cl;
 	json_t *resp = NULL, *vms, *vm;
@@ -158,17 +152,18 @@ static int cmd_list(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 		json_decref(resp);
 		return 0;
 	}
-	printf("%-24s %-9s %-10s %4s %7s %7s %-15s %s\n", "NAME", "STATE", "IMAGE", "VCPU", "MEMORY",
-	       "DISK", "ADDRESS", "UPTIME");
-	json_array_foreach(vms, i, vm) {
+	printf("%-24s %-9s %-10s %4s %7s %7s %-15s %s\n", "NAME", "STATE", "IMAGE", "VCPU",
+	       "MEMORY", "DISK", "ADDRESS", "UPTIME");
+	json_array_foreach(vms, i, vm)
+	{
 		char mem[16], disk[16], up[16];
 
-		cli_fmt_bytes(ji(vm, "memory_mib") << 20, mem, sizeof(mem));
-		cli_fmt_bytes(ji(vm, "disk_size"), disk, sizeof(disk));
-		duration_format(ji(vm, "uptime_s"), up, sizeof(up));
-		printf("%-24s %-9s %-10s %4lld %7s %7s %-15s %s\n", js(vm, "name"), js(vm, "state"),
-		       js(vm, "image"), ji(vm, "vcpu"), mem, disk,
-		       js(vm, "address")[0] ? js(vm, "address") : "-", up);
+		cli_fmt_bytes(cli_int(vm, "memory_mib") << 20, mem, sizeof(mem));
+		cli_fmt_bytes(cli_int(vm, "disk_size"), disk, sizeof(disk));
+		duration_format(cli_int(vm, "uptime_s"), up, sizeof(up));
+		printf("%-24s %-9s %-10s %4lld %7s %7s %-15s %s\n", cli_str(vm, "name"),
+		       cli_str(vm, "state"), cli_str(vm, "image"), cli_int(vm, "vcpu"), mem, disk,
+		       cli_str(vm, "address")[0] ? cli_str(vm, "address") : "-", up);
 	}
 	if (json_array_size(vms) == 0)
 		printf("(no VMs yet: banger vm create --name NAME)\n");
@@ -181,8 +176,7 @@ static void show_line(const char *k, const char *v)
 	printf("%-14s %s\n", k, v && v[0] ? v : "-");
 }
 
-static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
-		    struct err *e)
+static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	const char *name = NULL;
 	json_t *vm = NULL;
@@ -204,41 +198,43 @@ static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 		json_decref(vm);
 		return 0;
 	}
-	show_line("name", js(vm, "name"));
-	show_line("id", js(vm, "id"));
-	show_line("state", js(vm, "state"));
-	show_line("image", js(vm, "image"));
-	snprintf(buf, sizeof(buf), "%s (%s)", js(vm, "vmm"),
-		 js(vm, "accel")[0] ? js(vm, "accel") : "kvm");
-	show_line("vmm", strcmp(js(vm, "vmm"), "qemu") == 0 ? buf : js(vm, "vmm"));
-	snprintf(buf, sizeof(buf), "%lld", ji(vm, "vcpu"));
+	show_line("name", cli_str(vm, "name"));
+	show_line("id", cli_str(vm, "id"));
+	show_line("state", cli_str(vm, "state"));
+	show_line("image", cli_str(vm, "image"));
+	snprintf(buf, sizeof(buf), "%s (%s)", cli_str(vm, "vmm"),
+		 cli_str(vm, "accel")[0] ? cli_str(vm, "accel") : "kvm");
+	show_line("vmm", strcmp(cli_str(vm, "vmm"), "qemu") == 0 ? buf : cli_str(vm, "vmm"));
+	snprintf(buf, sizeof(buf), "%lld", cli_int(vm, "vcpu"));
 	show_line("vcpu", buf);
-	cli_fmt_bytes(ji(vm, "memory_mib") << 20, a, sizeof(a));
+	cli_fmt_bytes(cli_int(vm, "memory_mib") << 20, a, sizeof(a));
 	show_line("memory", a);
-	show_line("address", js(vm, "address"));
-	show_line("dns name", js(vm, "dns_name"));
-	show_line("mac", js(vm, "mac"));
+	show_line("address", cli_str(vm, "address"));
+	show_line("dns name", cli_str(vm, "dns_name"));
+	show_line("mac", cli_str(vm, "mac"));
 	show_line("nat", json_is_true(json_object_get(vm, "nat")) ? "on" : "off");
-	if (ji(vm, "pid")) {
-		snprintf(buf, sizeof(buf), "%lld", ji(vm, "pid"));
+	if (cli_int(vm, "pid")) {
+		snprintf(buf, sizeof(buf), "%lld", cli_int(vm, "pid"));
 		show_line("pid", buf);
 	}
-	duration_format(ji(vm, "uptime_s"), buf, sizeof(buf));
+	duration_format(cli_int(vm, "uptime_s"), buf, sizeof(buf));
 	show_line("uptime", buf);
-	cli_fmt_bytes(json_integer_value(json_object_get(json_object_get(vm, "overlay"),
-							 "allocated_bytes")), a, sizeof(a));
-	cli_fmt_bytes(ji(vm, "overlay_size"), b, sizeof(b));
+	cli_fmt_bytes(
+	    json_integer_value(json_object_get(json_object_get(vm, "overlay"), "allocated_bytes")),
+	    a, sizeof(a));
+	cli_fmt_bytes(cli_int(vm, "overlay_size"), b, sizeof(b));
 	snprintf(buf, sizeof(buf), "%s used of %s", a, b);
 	show_line("overlay", buf);
-	cli_fmt_bytes(json_integer_value(json_object_get(json_object_get(vm, "work_disk"),
-							 "allocated_bytes")), a, sizeof(a));
-	cli_fmt_bytes(ji(vm, "disk_size"), b, sizeof(b));
+	cli_fmt_bytes(json_integer_value(
+			  json_object_get(json_object_get(vm, "work_disk"), "allocated_bytes")),
+		      a, sizeof(a));
+	cli_fmt_bytes(cli_int(vm, "disk_size"), b, sizeof(b));
 	snprintf(buf, sizeof(buf), "%s used of %s", a, b);
 	show_line("work disk", buf);
-	show_line("directory", js(vm, "dir"));
-	show_line("console log", js(vm, "console_log"));
-	show_line("last exit", js(vm, "last_exit"));
-	show_line("last error", js(vm, "last_error"));
+	show_line("directory", cli_str(vm, "dir"));
+	show_line("console log", cli_str(vm, "console_log"));
+	show_line("last exit", cli_str(vm, "last_exit"));
+	show_line("last error", cli_str(vm, "last_error"));
 	json_decref(vm);
 	return 0;
 }
@@ -267,7 +263,7 @@ static int each_name(struct cli *c, const struct cli_cmd *cmd, int argc, char **
 			cli_print_error("banger", &one);
 			failed = 1;
 		} else {
-			printf("%s: %s\n", argv[i], done ? done : js(vm, "state"));
+			printf("%s: %s\n", argv[i], done ? done : cli_str(vm, "state"));
 		}
 		free(p);
 		json_decref(vm);
@@ -291,8 +287,7 @@ static int check_opts(const struct cli_cmd *cmd, int argc, char **argv, const ch
 	return 0;
 }
 
-static int cmd_power(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
-		     struct err *e)
+static int cmd_power(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	static const char *const none[] = {NULL};
 	char suffix[32];
@@ -303,8 +298,7 @@ static int cmd_power(struct cli *c, const struct cli_cmd *cmd, int argc, char **
 	return each_name(c, cmd, argc, argv, "POST", suffix, NULL, NULL, e);
 }
 
-static int cmd_kill(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
-		    struct err *e)
+static int cmd_kill(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	json_t *body = json_object();
 	char **names = xcalloc((size_t)argc + 1, sizeof(char *));
@@ -343,12 +337,11 @@ static int cmd_delete(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 		return -1;
 	return each_name(c, cmd, argc, argv, "DELETE",
 			 has_flag(argc, argv, "--force") || has_flag(argc, argv, "-f") ? "?force=1"
-											 : "",
+										       : "",
 			 NULL, "deleted", e);
 }
 
-static int cmd_set(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
-		   struct err *e)
+static int cmd_set(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	json_t *body = json_object(), *vm = NULL;
 	const char *name = NULL;
@@ -361,7 +354,8 @@ static int cmd_set(struct cli *c, const struct cli_cmd *cmd, int argc, char **ar
 
 		if (!strcmp(a, "--nat") || !strcmp(a, "--no-nat")) {
 			json_object_set_new(body, "nat", json_boolean(!strcmp(a, "--nat")));
-		} else if (!strcmp(a, "--memory") || !strcmp(a, "--vcpu") || !strcmp(a, "--disk-size")) {
+		} else if (!strcmp(a, "--memory") || !strcmp(a, "--vcpu") ||
+			   !strcmp(a, "--disk-size")) {
 			char *end;
 			long long v;
 
@@ -375,8 +369,9 @@ static int cmd_set(struct cli *c, const struct cli_cmd *cmd, int argc, char **ar
 			}
 			v = strtoll(argv[++i], &end, 10);
 			if (!*argv[i] || *end || v <= 0) {
-				cli_usage_error(cmd, e, "%s needs a positive whole number, not \"%s\"",
-						a, argv[i]);
+				cli_usage_error(cmd, e,
+						"%s needs a positive whole number, not \"%s\"", a,
+						argv[i]);
 				goto out;
 			}
 			json_object_set_new(body, !strcmp(a, "--vcpu") ? "vcpu" : "memory_mib",
@@ -402,7 +397,7 @@ static int cmd_set(struct cli *c, const struct cli_cmd *cmd, int argc, char **ar
 	if (client_call(cl, "PATCH", p, body, &vm, e) < 0)
 		goto out;
 	printf("%s: updated (vcpu %lld, memory %lld MiB, disk %lld bytes, nat %s)\n", name,
-	       ji(vm, "vcpu"), ji(vm, "memory_mib"), ji(vm, "disk_size"),
+	       cli_int(vm, "vcpu"), cli_int(vm, "memory_mib"), cli_int(vm, "disk_size"),
 	       json_is_true(json_object_get(vm, "nat")) ? "on" : "off");
 	ret = 0;
 out:
@@ -412,8 +407,7 @@ out:
 	return ret;
 }
 
-static int cmd_ssh(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
-		   struct err *e)
+static int cmd_ssh(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	json_t *vm = NULL, *st = NULL;
 	struct client *cl;
@@ -435,8 +429,7 @@ static int cmd_ssh(struct cli *c, const struct cli_cmd *cmd, int argc, char **ar
 	return ret;
 }
 
-static int cmd_logs(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
-		    struct err *e)
+static int cmd_logs(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	const char *name = NULL;
 	long lines = 50;
@@ -461,7 +454,7 @@ static int cmd_logs(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 		return cli_usage_error(cmd, e, "which VM? give its name");
 	if (get_vm(c, name, &vm, e) < 0)
 		return -1;
-	ret = cli_tail_file(js(vm, "console_log"), lines, follow, e);
+	ret = cli_tail_file(cli_str(vm, "console_log"), lines, follow, e);
 	json_decref(vm);
 	return ret;
 }
@@ -472,38 +465,42 @@ static void print_stats(json_t *s)
 	json_t *m = json_object_get(s, "vmm_metrics");
 	char a[16], b[16], c2[16], up[16];
 
-	duration_format(ji(s, "uptime_s"), up, sizeof(up));
-	printf("%-14s %s (up %s)\n", "state", js(s, "state"), up);
+	duration_format(cli_int(s, "uptime_s"), up, sizeof(up));
+	printf("%-14s %s (up %s)\n", "state", cli_str(s, "state"), up);
 	printf("%-14s %.1f%%\n", "vmm cpu", json_real_value(json_object_get(s, "cpu_percent")));
-	cli_fmt_bytes(ji(s, "rss_bytes"), a, sizeof(a));
-	cli_fmt_bytes(ji(s, "memory_mib") << 20, b, sizeof(b));
+	cli_fmt_bytes(cli_int(s, "rss_bytes"), a, sizeof(a));
+	cli_fmt_bytes(cli_int(s, "memory_mib") << 20, b, sizeof(b));
 	printf("%-14s %s resident (guest memory %s, %lld vCPU)\n", "vmm memory", a, b,
-	       ji(s, "vcpu"));
-	cli_fmt_bytes(ji(o, "allocated_bytes"), a, sizeof(a));
-	cli_fmt_bytes(ji(o, "apparent_bytes"), b, sizeof(b));
+	       cli_int(s, "vcpu"));
+	cli_fmt_bytes(cli_int(o, "allocated_bytes"), a, sizeof(a));
+	cli_fmt_bytes(cli_int(o, "apparent_bytes"), b, sizeof(b));
 	printf("%-14s %s allocated of %s\n", "overlay", a, b);
-	cli_fmt_bytes(ji(w, "allocated_bytes"), a, sizeof(a));
-	cli_fmt_bytes(ji(w, "apparent_bytes"), c2, sizeof(c2));
+	cli_fmt_bytes(cli_int(w, "allocated_bytes"), a, sizeof(a));
+	cli_fmt_bytes(cli_int(w, "apparent_bytes"), c2, sizeof(c2));
 	printf("%-14s %s allocated of %s\n", "work disk", a, c2);
-	printf("%-14s %s%s\n", "address", js(s, "address")[0] ? js(s, "address") : "-",
+	printf("%-14s %s%s\n", "address", cli_str(s, "address")[0] ? cli_str(s, "address") : "-",
 	       json_is_true(json_object_get(s, "nat")) ? " (nat)" : "");
 	if (json_is_object(m)) {
 		const char *k;
 		json_t *v;
 
-		json_object_foreach(m, k, v) {
+		json_object_foreach(m, k, v)
+		{
 			if (!json_is_object(v))
 				continue;
 			if (!strncmp(k, "block_", 6) || !strncmp(k, "net_", 4))
-				printf("%-14s read %lld B, written %lld B\n", k,
-				       (long long)json_integer_value(json_object_get(v, strncmp(k, "net", 3) ? "read_bytes" : "rx_bytes_count")),
-				       (long long)json_integer_value(json_object_get(v, strncmp(k, "net", 3) ? "write_bytes" : "tx_bytes_count")));
+				printf(
+				    "%-14s read %lld B, written %lld B\n", k,
+				    (long long)json_integer_value(json_object_get(
+					v, strncmp(k, "net", 3) ? "read_bytes" : "rx_bytes_count")),
+				    (long long)json_integer_value(json_object_get(
+					v,
+					strncmp(k, "net", 3) ? "write_bytes" : "tx_bytes_count")));
 		}
 	}
 }
 
-static int cmd_stats(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
-		     struct err *e)
+static int cmd_stats(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	const char *name = NULL;
 	int json = 0, watch = 0;
@@ -555,47 +552,47 @@ static int cmd_stats(struct cli *c, const struct cli_cmd *cmd, int argc, char **
 }
 
 const struct cli_cmd cli_vm_cmds[] = {
-	{"vm", "create",
-	 "[--name N] [--image I] [--vcpu N] [--memory MiB] [--disk-size SIZE] [--nat] [--no-start] "
-	 "[--vmm auto|firecracker|qemu] [--json]",
-	 "create a VM and boot it",
-	 "  --name N          DNS-label name (default: a generated adjective-animal)\n"
-	 "  --image I         base image (default: \"default\", the runtime bundle's)\n"
-	 "  --vcpu N          virtual CPUs (default 2)\n"
-	 "  --memory MiB      memory in MiB (default 1024)\n"
-	 "  --disk-size SIZE  work disk at /root, e.g. 16G (default 16G)\n"
-	 "  --nat             give the VM outbound internet access through the host\n"
-	 "  --no-start        create the disks but do not boot\n"
-	 "  --vmm V           auto (default), firecracker or qemu\n"
-	 "  --json            print the VM as JSON\n",
-	 cmd_create},
-	{"vm", "list", "[--json]", "list VMs", "  --json  print JSON\n", cmd_list},
-	{"vm", "show", "NAME [--json]", "show everything about a VM", "  --json  print JSON\n",
-	 cmd_show},
-	{"vm", "start", "NAME...", "boot stopped VMs", NULL, cmd_power},
-	{"vm", "stop", "NAME...",
-	 "shut VMs down (ctrl-alt-del, then SIGTERM, then SIGKILL)", NULL, cmd_power},
-	{"vm", "restart", "NAME...", "stop and start VMs", NULL, cmd_power},
-	{"vm", "kill", "[--signal SIG] NAME...", "send a signal to VMs' VMM processes",
-	 "  --signal SIG  TERM, KILL (default), INT, QUIT, HUP, USR1, USR2, ...\n", cmd_kill},
-	{"vm", "delete", "[--force] NAME...", "delete VMs and all their files",
-	 "  --force  stop a running VM first\n", cmd_delete},
-	{"vm", "set", "NAME [--memory MiB] [--vcpu N] [--disk-size SIZE] [--nat|--no-nat]",
-	 "change a VM's settings (memory, vCPU and disk while stopped)",
-	 "  --memory MiB      memory in MiB\n"
-	 "  --vcpu N          virtual CPUs\n"
-	 "  --disk-size SIZE  grow the work disk (shrinking is refused)\n"
-	 "  --nat, --no-nat   turn NAT on or off (also while running)\n",
-	 cmd_set},
-	{"vm", "ssh", "NAME [-- COMMAND...]", "open a shell (or run a command) in a VM over SSH",
-	 NULL, cmd_ssh},
-	{"vm", "logs", "NAME [-f] [-n LINES]", "print a VM's console and VMM log",
-	 "  -f, --follow  keep printing new lines\n  -n LINES      lines to print first (default 50)\n",
-	 cmd_logs},
-	{"vm", "stats", "NAME [--json] [--watch]",
-	 "live figures from the host: VMM CPU and memory, disk usage, I/O counters",
-	 "  --json        print JSON (one line per sample with --watch)\n"
-	 "  -w, --watch   refresh every second until interrupted\n",
-	 cmd_stats},
-	{NULL, NULL, NULL, NULL, NULL, NULL},
+    {"vm", "create",
+     "[--name N] [--image I] [--vcpu N] [--memory MiB] [--disk-size SIZE] [--nat] [--no-start] "
+     "[--vmm auto|firecracker|qemu] [--json]",
+     "create a VM and boot it",
+     "  --name N          DNS-label name (default: a generated adjective-animal)\n"
+     "  --image I         base image (default: \"default\", the runtime bundle's)\n"
+     "  --vcpu N          virtual CPUs (default 2)\n"
+     "  --memory MiB      memory in MiB (default 1024)\n"
+     "  --disk-size SIZE  work disk at /root, e.g. 16G (default 16G)\n"
+     "  --nat             give the VM outbound internet access through the host\n"
+     "  --no-start        create the disks but do not boot\n"
+     "  --vmm V           auto (default), firecracker or qemu\n"
+     "  --json            print the VM as JSON\n",
+     cmd_create},
+    {"vm", "list", "[--json]", "list VMs", "  --json  print JSON\n", cmd_list},
+    {"vm", "show", "NAME [--json]", "show everything about a VM", "  --json  print JSON\n",
+     cmd_show},
+    {"vm", "start", "NAME...", "boot stopped VMs", NULL, cmd_power},
+    {"vm", "stop", "NAME...", "shut VMs down (ctrl-alt-del, then SIGTERM, then SIGKILL)", NULL,
+     cmd_power},
+    {"vm", "restart", "NAME...", "stop and start VMs", NULL, cmd_power},
+    {"vm", "kill", "[--signal SIG] NAME...", "send a signal to VMs' VMM processes",
+     "  --signal SIG  TERM, KILL (default), INT, QUIT, HUP, USR1, USR2, ...\n", cmd_kill},
+    {"vm", "delete", "[--force] NAME...", "delete VMs and all their files",
+     "  --force  stop a running VM first\n", cmd_delete},
+    {"vm", "set", "NAME [--memory MiB] [--vcpu N] [--disk-size SIZE] [--nat|--no-nat]",
+     "change a VM's settings (memory, vCPU and disk while stopped)",
+     "  --memory MiB      memory in MiB\n"
+     "  --vcpu N          virtual CPUs\n"
+     "  --disk-size SIZE  grow the work disk (shrinking is refused)\n"
+     "  --nat, --no-nat   turn NAT on or off (also while running)\n",
+     cmd_set},
+    {"vm", "ssh", "NAME [-- COMMAND...]", "open a shell (or run a command) in a VM over SSH", NULL,
+     cmd_ssh},
+    {"vm", "logs", "NAME [-f] [-n LINES]", "print a VM's console and VMM log",
+     "  -f, --follow  keep printing new lines\n  -n LINES      lines to print first (default 50)\n",
+     cmd_logs},
+    {"vm", "stats", "NAME [--json] [--watch]",
+     "live figures from the host: VMM CPU and memory, disk usage, I/O counters",
+     "  --json        print JSON (one line per sample with --watch)\n"
+     "  -w, --watch   refresh every second until interrupted\n",
+     cmd_stats},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
 };

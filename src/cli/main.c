@@ -65,6 +65,18 @@ int cli_usage_error(const struct cli_cmd *cmd, struct err *e, const char *fmt, .
 	return -1;
 }
 
+const char *cli_str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+long long cli_int(json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
 void cli_print_json(json_t *j)
 {
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);

@@ -18,13 +18,6 @@ static int on_line(void *ctx, json_t *line)
 	return 0;
 }
 
-static const char *js(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
-
 int cli_stream_request(struct cli *c, const char *path, json_t *body, json_t **result,
 		       struct err *e)
 {
@@ -40,11 +33,7 @@ int cli_stream_request(struct cli *c, const char *path, json_t *body, json_t **r
 	}
 	er = json_object_get(last, "error");
 	if (er) {
-		err_set(e, err_code_from_name(js(er, "code")), "%s", js(er, "message"));
-		if (js(er, "hint")[0])
-			err_hint(e, "%s", js(er, "hint"));
-		if (js(er, "log")[0])
-			err_log(e, js(er, "log"));
+		client_error_from_json(er, "the request failed", e);
 		goto fail;
 	}
 	*result = json_incref(json_object_get(last, "result"));

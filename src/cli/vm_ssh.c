@@ -1,5 +1,6 @@
 /* vm_ssh: see vm_ssh.h. */
 #include "cli/vm_ssh.h"
+#include "cli/cli.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,13 +16,6 @@
 
 #include "util/buf.h"
 #include "util/log.h"
-
-static const char *js(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
 
 /* 1 when something accepts TCP connections on addr:22. */
 static int port_open(const char *addr)
@@ -72,15 +66,15 @@ static char *quote_args(int argc, char **argv)
 
 int vm_ssh_exec(json_t *vm, json_t *st, int argc, char **argv, struct err *e)
 {
-	const char *addr = js(vm, "address"), *name = js(vm, "name");
+	const char *addr = cli_str(vm, "address"), *name = cli_str(vm, "name");
 	char *uk, *kh, *dest, *cmdline = NULL;
 	const char **args;
 	long long deadline;
 	int n = 0, waited = 0;
 	const char *tmo = getenv("BANGER_SSH_WAIT");
 
-	if (strcmp(js(vm, "state"), "running") != 0) {
-		err_set(e, ERR_BAD_STATE, "vm ssh %s: the VM is %s", name, js(vm, "state"));
+	if (strcmp(cli_str(vm, "state"), "running") != 0) {
+		err_set(e, ERR_BAD_STATE, "vm ssh %s: the VM is %s", name, cli_str(vm, "state"));
 		err_hint(e, "start it with `banger vm start %s`", name);
 		return -1;
 	}
@@ -92,18 +86,20 @@ int vm_ssh_exec(json_t *vm, json_t *st, int argc, char **argv, struct err *e)
 	deadline = mono_ms() + (tmo ? atoll(tmo) : 180) * 1000;
 	while (!port_open(addr)) {
 		if (mono_ms() > deadline) {
-			err_set(e, ERR_UNAVAILABLE, "vm ssh %s: nothing answers on %s port 22", name,
-				addr);
-			err_log(e, js(vm, "console_log"));
-			err_hint(e, "the guest may still be booting or sshd failed; check the console log");
+			err_set(e, ERR_UNAVAILABLE, "vm ssh %s: nothing answers on %s port 22",
+				name, addr);
+			err_log(e, cli_str(vm, "console_log"));
+			err_hint(
+			    e,
+			    "the guest may still be booting or sshd failed; check the console log");
 			return -1;
 		}
 		if (!waited++)
 			fprintf(stderr, "waiting for %s to accept SSH on %s...\n", name, addr);
 		nanosleep(&(struct timespec){0, 250 * 1000 * 1000}, NULL);
 	}
-	uk = xasprintf("IdentityFile=%s", js(st, "ssh_key"));
-	kh = xasprintf("UserKnownHostsFile=%s", js(st, "known_hosts"));
+	uk = xasprintf("IdentityFile=%s", cli_str(st, "ssh_key"));
+	kh = xasprintf("UserKnownHostsFile=%s", cli_str(st, "known_hosts"));
 	dest = xasprintf("root@%s", addr);
 	args = xcalloc((size_t)argc + 24, sizeof(char *));
 	args[n++] = "ssh";
@@ -147,13 +143,13 @@ int vm_ssh_exec(json_t *vm, json_t *st, int argc, char **argv, struct err *e)
 
 void vm_ssh_config_block(json_t *vm, json_t *st)
 {
-	const char *name = js(vm, "name");
+	const char *name = cli_str(vm, "name");
 
 	printf("Host %s %s.vm\n", name, name);
-	printf("    HostName %s\n", js(vm, "address")[0] ? js(vm, "address") : name);
+	printf("    HostName %s\n", cli_str(vm, "address")[0] ? cli_str(vm, "address") : name);
 	printf("    User root\n");
-	printf("    IdentityFile %s\n", js(st, "ssh_key"));
+	printf("    IdentityFile %s\n", cli_str(st, "ssh_key"));
 	printf("    IdentitiesOnly yes\n");
-	printf("    UserKnownHostsFile %s\n", js(st, "known_hosts"));
+	printf("    UserKnownHostsFile %s\n", cli_str(st, "known_hosts"));
 	printf("    StrictHostKeyChecking yes\n\n");
 }

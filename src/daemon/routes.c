@@ -82,16 +82,9 @@ struct create_job {
 static json_t *result_or_error(struct daemon *d, int rc, const struct store_vm *vm,
 			       const struct err *e)
 {
-	json_t *err;
-
 	if (rc == 0)
 		return json_pack("{s:o}", "result", vm_to_json(d, vm));
-	err = json_pack("{s:s, s:s}", "code", err_code_name(e->code), "message", e->msg);
-	if (e->hint[0])
-		json_object_set_new(err, "hint", json_string(e->hint));
-	if (e->log[0])
-		json_object_set_new(err, "log", json_string(e->log));
-	return json_pack("{s:o}", "error", err);
+	return server_error_json(e);
 }
 
 static void *create_worker(void *arg)

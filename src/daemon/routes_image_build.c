@@ -109,14 +109,7 @@ static void *build_worker(void *arg)
 	if (build(j, &e) == 0) {
 		line = json_pack("{s:o}", "result", image_to_json(j->d, &j->img));
 	} else {
-		json_t *er =
-		    json_pack("{s:s, s:s}", "code", err_code_name(e.code), "message", e.msg);
-
-		if (e.hint[0])
-			json_object_set_new(er, "hint", json_string(e.hint));
-		if (e.log[0])
-			json_object_set_new(er, "log", json_string(e.log));
-		line = json_pack("{s:o}", "error", er);
+		line = server_error_json(&e);
 	}
 	stream_push(j->st, line);
 	stream_close(j->st);

@@ -89,7 +89,7 @@ static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *b
 	return ret;
 }
 
-static json_t *error_json(const struct err *e)
+json_t *server_error_json(const struct err *e)
 {
 	json_t *o = json_pack("{s:s, s:s}", "code", err_code_name(e->code), "message", e->msg);
 
@@ -102,7 +102,7 @@ static json_t *error_json(const struct err *e)
 
 static enum MHD_Result send_error(struct MHD_Connection *c, const struct err *e, int status)
 {
-	return send_json(c, status ? status : err_http_status(e->code), error_json(e));
+	return send_json(c, status ? status : err_http_status(e->code), server_error_json(e));
 }
 
 /* Matches url against pattern; a "{}" segment captures into arg. */

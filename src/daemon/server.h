@@ -47,6 +47,10 @@ int server_start(struct daemon *d, const struct route *routes, struct server **o
 		 struct err *e);
 void server_stop(struct server *s);
 
+/* {"error": {"code", "message", "hint"?, "log"?}}: the one shape of every
+ * API error, in plain answers and as the last line of a stream. */
+json_t *server_error_json(const struct err *e);
+
 /* Strictly unpacks a request body: unknown keys are an ERR_INVALID error. */
 int request_unpack(const struct request *r, struct err *e, const char *fmt, ...);
 

@@ -79,16 +79,7 @@ static int create(struct job *j, struct client *cl, struct err *e)
 	if (client_stream(cl, "POST", "/v1/vms?stream=1", j->body, on_progress, &c, e) < 0)
 		goto out;
 	if ((er = json_object_get(c.result, "error"))) {
-		const char *hint = json_string_value(json_object_get(er, "hint"));
-		const char *log = json_string_value(json_object_get(er, "log"));
-		const char *msg = json_string_value(json_object_get(er, "message"));
-
-		err_set(e, err_code_from_name(json_string_value(json_object_get(er, "code"))), "%s",
-			msg ? msg : "failed");
-		if (hint)
-			err_hint(e, "%s", hint);
-		if (log)
-			err_log(e, log);
+		client_error_from_json(er, "failed", e);
 		goto out;
 	}
 	vm = json_object_get(c.result, "result");
