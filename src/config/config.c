@@ -47,16 +47,6 @@ static long long *int_field(struct config *cfg, const struct key *k)
 	return (long long *)((char *)cfg + k->off);
 }
 
-const char *const *config_keys(void)
-{
-	static const char *names[NKEYS + 1];
-
-	for (size_t i = 0; i < NKEYS; i++)
-		names[i] = keys[i].name;
-	names[NKEYS] = NULL;
-	return names;
-}
-
 static void set_str(char **field, const char *v)
 {
 	free(*field);

@@ -70,9 +70,6 @@ int config_parse(struct config *cfg, const char *name, const char *text, size_t 
 void config_defaults(struct config *cfg);
 void config_free(struct config *cfg);
 
-/* Names of all keys, NULL-terminated (for docs and `--help`). */
-const char *const *config_keys(void);
-
 /* Computes every path from the XDG environment (HOME, XDG_*). Creates
  * nothing. */
 int paths_init(struct paths *p, struct err *e);

@@ -309,16 +309,3 @@ int sup_watch(struct daemon *d, const char *vm_id, pid_t pid, int is_child,
 		return err_errno(e, errno, "watch process %d", (int)pid);
 	return 0;
 }
-
-int sup_watching(struct daemon *d, const char *vm_id)
-{
-	struct supervisor *s = d->sup;
-	int found = 0;
-
-	pthread_mutex_lock(&s->lock);
-	for (struct watch *w = s->list; w; w = w->next)
-		if (strcmp(w->vm_id, vm_id) == 0)
-			found = 1;
-	pthread_mutex_unlock(&s->lock);
-	return found;
-}

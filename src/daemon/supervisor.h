@@ -23,7 +23,4 @@ void sup_stop(struct daemon *d);
 int sup_watch(struct daemon *d, const char *vm_id, pid_t pid, int is_child,
 	      const char *console_log, struct err *e);
 
-/* 1 if vm_id's VMM is watched (running). */
-int sup_watching(struct daemon *d, const char *vm_id);
-
 #endif
