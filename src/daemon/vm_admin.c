@@ -154,7 +154,7 @@ static void reconcile_one(struct daemon *d, struct store_vm *vm)
 		log_info(d->log, "re-adopted running VM", LF_S("vm", vm->name),
 			 LF_I("pid", vm->pid));
 		if (sup_watch(d, vm->id, (pid_t)vm->pid, 0,
-			      strcmp(vm->vmm, "firecracker") == 0 ? f.console_log : NULL, &e) < 0)
+			      vm_driver(vm)->poweroff_keeps_running ? f.console_log : NULL, &e) < 0)
 			log_error(d->log, "cannot watch VMM", LF_S("vm", vm->name),
 				  LF_S("error", e.msg));
 		if (strcmp(vm->state, "stopping") == 0)

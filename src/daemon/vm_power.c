@@ -109,7 +109,7 @@ static int boot(struct daemon *d, struct store_vm *vm, struct err *e)
 	vm_files_get(d, vm, &f);
 	if (store_image_get(d->store, vm->image_id, &img, e) < 0)
 		goto fail;
-	if (strcmp(drv->name, "qemu") == 0) {
+	if (drv->needs_accel) {
 		char why[256];
 
 		vm_accel_choose(d->cfg.qemu_accel, vm->accel, sizeof(vm->accel), why, sizeof(why));
@@ -136,7 +136,7 @@ static int boot(struct daemon *d, struct store_vm *vm, struct err *e)
 	set_state(vm, "running");
 	if (store_vm_update(d->store, vm, e) < 0 ||
 	    sup_watch(d, vm->id, p.pid, 1,
-		      strcmp(drv->name, "firecracker") == 0 ? f.console_log : NULL, e) < 0) {
+		      drv->poweroff_keeps_running ? f.console_log : NULL, e) < 0) {
 		pthread_mutex_unlock(&d->lock);
 		kill(p.pid, SIGKILL);
 		goto fail;
@@ -376,8 +376,7 @@ void vm_on_exit(struct daemon *d, const char *vm_id, int status)
 			 "the guest kernel panicked (see %s)", f.console_log);
 		snprintf(vm.last_exit, sizeof(vm.last_exit), "guest kernel panic");
 	} else if (strcmp(vm.state, "running") == 0 && status == 0 &&
-		   (strcmp(drv->name, "firecracker") == 0 ||
-		    console_has(f.console_log, "reboot: Restarting system"))) {
+		   (drv->exit0_is_reboot || console_has(f.console_log, "reboot: Restarting system"))) {
 		/* Firecracker exits 0 when the guest reboots; QEMU too with -no-reboot. */
 		reboot = 1;
 		snprintf(vm.last_exit, sizeof(vm.last_exit), "guest rebooted");

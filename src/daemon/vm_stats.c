@@ -9,7 +9,6 @@
 #include "daemon/vm.h"
 #include "util/fs.h"
 #include "util/proc.h"
-#include "vmm/fc_metrics.h"
 
 /* CPU percent of pid over a short interval (100% = one host core). */
 static double cpu_percent(pid_t pid, long long *rss)
@@ -43,14 +42,15 @@ static json_t *disk(const char *path, long long configured)
  * line before it, as Firecracker writes them). */
 static json_t *vmm_metrics(const struct store_vm *vm, const struct vm_files *f, int flush)
 {
+	const struct vmm_driver *drv = vm_driver(vm);
 	json_t *m = NULL, *out, *v;
 	const char *k;
 
-	if (strcmp(vm->vmm, "firecracker") != 0)
+	if (!drv->read_metrics)
 		return json_null();
-	if (flush && strcmp(vm->state, "running") == 0)
-		fc_flush_metrics(f->api_sock, NULL);
-	if (fc_metrics_read_last(f->metrics, &m, NULL) < 0)
+	if (flush && strcmp(vm->state, "running") == 0 && drv->flush_metrics)
+		drv->flush_metrics(f->api_sock, NULL);
+	if (drv->read_metrics(f->metrics, &m, NULL) < 0)
 		return json_null();
 	out = json_object();
 	json_object_foreach(m, k, v) {

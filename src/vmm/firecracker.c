@@ -7,21 +7,18 @@
  * socket to answer, then configure it through the API in the order of
  * shared/firecracker/NOTES.md (logger, metrics, machine, boot source,
  * drives, network) and send InstanceStart. Any failure kills and reaps the
- * process and removes the socket, so a failed start leaves nothing behind.
+ * process and removes the socket, so a failed start leaves nothing behind
+ * (process handling: vmm_child.h).
  *
  * Firecracker never unlinks its API socket and refuses to bind over a stale
  * one, hence the unlink before spawning and in cleanup.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -30,7 +27,9 @@
 #include "util/proc.h"
 #include "util/spawn.h"
 #include "vmm/fc_api.h"
+#include "vmm/fc_metrics.h"
 #include "vmm/vmm.h"
+#include "vmm/vmm_child.h"
 
 /* Debian's cloud kernel has no VIRTIO_MMIO_CMDLINE_DEVICES and finds the
  * virtio-mmio devices only through ACPI, which Firecracker provides since 1.8. */
@@ -57,7 +56,6 @@
 #define FC_CMDLINE_MAX 2048
 #define FC_CMDLINE_RESERVE 320
 
-#define FC_TAIL_BYTES 1536
 #define FC_TAIL_LINES 10
 
 static const char missing_hint[] =
@@ -67,94 +65,11 @@ static const char missing_hint[] =
 struct fc_run {
 	const struct vmm_config *cfg;
 	struct fc_api *api;
-	pid_t pid;
-	int reaped; /* pid already waited for; status holds its wait status */
-	int status;
-	int status_told;   /* the error already says how the process ended */
-	off_t console_off; /* console log size after our marker */
+	struct vmm_child child;
+	int status_told; /* the error already says how the process ended */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static void describe_status(int status, char *out, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(out, len, "exited with status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(out, len, "was killed by signal %d (%s)", WTERMSIG(status),
-			 strsignal(WTERMSIG(status)));
-	else
-		snprintf(out, len, "ended with wait status %#x", status);
-}
-
-/* Appends to e->msg the last lines the console log got since our marker,
- * indented, under a header naming the file. */
-static void append_console_tail(struct err *e, const char *path, off_t from)
-{
-	char data[FC_TAIL_BYTES + 1], *p, *first = data;
-	struct stat st;
-	size_t n, used;
-	ssize_t got;
-	int fd, lines = 0, clipped = 0;
-
-	if (!e || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	if (fstat(fd, &st) == 0 && st.st_size - from > FC_TAIL_BYTES) {
-		from = st.st_size - FC_TAIL_BYTES;
-		clipped = 1;
-	}
-	got = pread(fd, data, FC_TAIL_BYTES, from);
-	close(fd);
-	if (got <= 0)
-		return;
-	n = (size_t)got;
-	while (n && (data[n - 1] == '\n' || data[n - 1] == '\r'))
-		n--;
-	data[n] = '\0';
-	/* A window that starts mid-file starts mid-line: drop that fragment. */
-	if (clipped && (p = strchr(data, '\n')))
-		first = p + 1;
-	/* Keep the last FC_TAIL_LINES lines. */
-	for (p = data + n; p > first; p--)
-		if (p[-1] == '\n' && ++lines == FC_TAIL_LINES)
-			break;
-	if (!*p)
-		return;
-	used = strlen(e->msg);
-	snprintf(e->msg + used, sizeof(e->msg) - used, "\nlast lines of %s:", path);
-	for (char *save = NULL, *l = strtok_r(p, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		used = strlen(e->msg);
-		snprintf(e->msg + used, sizeof(e->msg) - used, "\n  %s", l);
-	}
-}
-
-/* Waits up to grace_ms for pid to exit by itself, then SIGKILLs and reaps
- * it. Returns 1 if it had exited by itself (status filled), else 0. */
-static int reap(struct fc_run *run, int grace_ms)
-{
-	long long deadline = mono_ms() + grace_ms;
-	int status;
-
-	if (run->reaped)
-		return 1;
-	for (;;) {
-		pid_t r = waitpid(run->pid, &status, WNOHANG);
-
-		if (r == run->pid) {
-			run->reaped = 1;
-			run->status = status;
-			return 1;
-		}
-		if (r < 0 || mono_ms() >= deadline)
-			break;
-		usleep(5 * 1000);
-	}
-	kill(run->pid, SIGKILL);
-	while (waitpid(run->pid, &status, 0) < 0 && errno == EINTR)
-		;
-	run->reaped = 1;
-	return 0;
-}
 
 /* The failure path of start: the process goes, the socket goes, and the
  * error gets the stage, the exit status if the VMM died by itself, the
@@ -163,11 +78,11 @@ static int start_failed(struct fc_run *run, const char *stage, struct err *e)
 {
 	int refused = run->api && fc_api_last_status(run->api) != 0;
 
-	if (run->pid > 0 && reap(run, refused ? 0 : FC_DEATH_GRACE_MS) && !run->status_told && e) {
+	if (vmm_child_end(&run->child, refused ? 0 : FC_DEATH_GRACE_MS) && !run->status_told && e) {
 		char how[128];
 		size_t used = strlen(e->msg);
 
-		describe_status(run->status, how, sizeof(how));
+		vmm_child_describe(run->child.status, how, sizeof(how));
 		snprintf(e->msg + used, sizeof(e->msg) - used, "; firecracker %s", how);
 	}
 	unlink(run->cfg->api_sock);
@@ -175,10 +90,8 @@ static int start_failed(struct fc_run *run, const char *stage, struct err *e)
 	/* A socket that stops answering or a failed read means the VMM failed. */
 	if (e && (e->code == ERR_UNAVAILABLE || e->code == ERR_IO))
 		e->code = ERR_VMM;
-	if (run->pid > 0) {
-		err_log(e, run->cfg->console_log);
-		append_console_tail(e, run->cfg->console_log, run->console_off);
-	}
+	if (run->child.pid > 0)
+		vmm_child_err_tail(&run->child, FC_TAIL_LINES, e);
 	/* At debug only: the daemon reports the error once, at its boundary. */
 	log_debug(run->cfg->log, "firecracker start failed", LF_S("vm", run->cfg->vm_name),
 		  LF_S("stage", stage), LF_S("error", e ? e->msg : ""));
@@ -221,34 +134,6 @@ static int check_config(const struct vmm_config *cfg, struct err *e)
 	return 0;
 }
 
-/* Appends the start marker; remembers where this start's output begins. */
-static int write_marker(struct fc_run *run, struct err *e)
-{
-	char stamp[32], *line;
-	time_t now = time(NULL);
-	struct tm tm;
-	ssize_t w;
-	int fd;
-
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fd = open(run->cfg->console_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return err_errno(e, errno, "open console log %s", run->cfg->console_log);
-	line = xasprintf("--- banger: firecracker start %s ---\n", stamp);
-	w = write(fd, line, strlen(line));
-	free(line);
-	if (w < 0) {
-		int errnum = errno;
-
-		close(fd);
-		return err_errno(e, errnum, "write console log %s", run->cfg->console_log);
-	}
-	run->console_off = lseek(fd, 0, SEEK_END);
-	close(fd);
-	return 0;
-}
-
 /* Firecracker opens the metrics file without O_TRUNC or O_APPEND and writes
  * from offset 0, so leftovers of an older run would trail the new lines. */
 static int truncate_metrics(const char *path, struct err *e)
@@ -275,16 +160,13 @@ static int wait_ready(struct fc_run *run, struct err *e)
 
 	for (;;) {
 		long long left = deadline - mono_ms();
-		int status;
 		json_t *info = NULL;
 
-		if (waitpid(run->pid, &status, WNOHANG) == run->pid) {
+		if (vmm_child_exited(&run->child)) {
 			char how[128];
 
-			run->reaped = 1;
-			run->status = status;
 			run->status_told = 1;
-			describe_status(status, how, sizeof(how));
+			vmm_child_describe(run->child.status, how, sizeof(how));
 			return err_set(e, ERR_VMM, "firecracker %s before its API socket answered",
 				       how);
 		}
@@ -428,7 +310,7 @@ static int spawn_vmm(struct fc_run *run, struct err *e)
 	const struct vmm_config *cfg = run->cfg;
 	const char *argv[] = {cfg->bin, "--api-sock", cfg->api_sock, "--id", cfg->vm_id, NULL};
 
-	if (spawn_detached(argv, cfg->console_log, &run->pid, e) < 0) {
+	if (vmm_child_spawn(&run->child, argv, e) < 0) {
 		if (e && e->code == ERR_MISSING_TOOL)
 			err_hint(e, "%s", missing_hint);
 		return -1;
@@ -438,7 +320,7 @@ static int spawn_vmm(struct fc_run *run, struct err *e)
 
 static int fc_start(const struct vmm_config *cfg, struct vmm_proc *out, struct err *e)
 {
-	struct fc_run run = {.cfg = cfg, .pid = -1};
+	struct fc_run run = {.cfg = cfg};
 	long long t0 = mono_ms(), ts;
 	int ret = -1;
 
@@ -446,19 +328,20 @@ static int fc_start(const struct vmm_config *cfg, struct vmm_proc *out, struct e
 	out->start_time = -1;
 	if (check_config(cfg, e) < 0)
 		return -1;
+	vmm_child_init(&run.child, "firecracker", cfg->console_log);
 	if (unlink(cfg->api_sock) < 0 && errno != ENOENT)
 		return err_errno(e, errno, "remove stale API socket %s", cfg->api_sock);
-	if (truncate_metrics(cfg->metrics_path, e) < 0 || write_marker(&run, e) < 0)
+	if (truncate_metrics(cfg->metrics_path, e) < 0 || vmm_child_mark(&run.child, e) < 0)
 		return -1;
 	run.api = fc_api_new(cfg->api_sock, cfg->log);
 	if (spawn_vmm(&run, e) < 0) {
 		start_failed(&run, "spawn firecracker", e);
 		goto out;
 	}
-	out->pid = run.pid;
-	out->start_time = proc_start_time(run.pid);
-	log_info(cfg->log, "firecracker spawned", LF_S("vm", cfg->vm_name), LF_I("pid", run.pid),
-		 LF_S("api_sock", cfg->api_sock));
+	out->pid = run.child.pid;
+	out->start_time = run.child.start_time;
+	log_info(cfg->log, "firecracker spawned", LF_S("vm", cfg->vm_name),
+		 LF_I("pid", run.child.pid), LF_S("api_sock", cfg->api_sock));
 	ts = mono_ms();
 	if (wait_ready(&run, e) < 0) {
 		start_failed(&run, "wait for API socket", e);
@@ -480,8 +363,8 @@ static int fc_start(const struct vmm_config *cfg, struct vmm_proc *out, struct e
 				 LF_S("stage", fc_stages[i].name),
 				 LF_I("duration_ms", mono_ms() - ts));
 	}
-	log_info(cfg->log, "firecracker started", LF_S("vm", cfg->vm_name), LF_I("pid", run.pid),
-		 LF_I("duration_ms", mono_ms() - t0));
+	log_info(cfg->log, "firecracker started", LF_S("vm", cfg->vm_name),
+		 LF_I("pid", run.child.pid), LF_I("duration_ms", mono_ms() - t0));
 	ret = 0;
 out:
 	if (ret < 0) { /* the process is gone: nothing to record */
@@ -489,6 +372,7 @@ out:
 		out->start_time = -1;
 	}
 	fc_api_free(run.api);
+	vmm_child_done(&run.child);
 	return ret;
 }
 
@@ -564,6 +448,11 @@ static int fc_probe(const char *bin, char *version, size_t len, struct err *e)
 
 const struct vmm_driver vmm_firecracker = {
     .name = "firecracker",
+    .needs_accel = 0,
+    .poweroff_keeps_running = 1,
+    .exit0_is_reboot = 1,
+    .flush_metrics = fc_flush_metrics,
+    .read_metrics = fc_metrics_read_last,
     .start = fc_start,
     .request_stop = fc_request_stop,
     .cleanup = fc_cleanup,

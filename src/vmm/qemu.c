@@ -5,26 +5,25 @@
  * start = spawn + wait until QMP answers + check the VM runs. Stop is QMP
  * send-key ctrl-alt-delete: the guest's systemd reboots and -no-reboot turns
  * that reset into QEMU exiting (system_powerdown is ignored by a minimal
- * guest without logind, so it is not used). See qemu.h for the sockets.
+ * guest without logind, so it is not used). See qemu.h for the sockets,
+ * vmm_child.h for the process (spawn, console marker and tail, reaping).
  */
 #include "vmm/qemu.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "util/buf.h"
 #include "util/proc.h"
 #include "util/spawn.h"
+#include "vmm/vmm_child.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h> /* __rdtsc */
@@ -37,6 +36,7 @@
 #define QEMU_QMP_STEP_MS 5000	    /* one QMP exchange */
 #define QEMU_RETRY_MS 20
 #define QEMU_TAIL_LINES 8
+#define QEMU_DEATH_GRACE_MS 1000 /* after a QMP error: is QEMU exiting? */
 
 /* ---- accelerator ---------------------------------------------------- */
 
@@ -369,84 +369,22 @@ static int qemu_probe(const char *bin, char *version, size_t len, struct err *e)
 
 /* ---- start ------------------------------------------------------------ */
 
-/* Appends the start marker to console_log; *mark = offset after it, so a
- * failed start quotes only this run's output. */
-static int qemu_mark_console(const char *path, off_t *mark, struct err *e)
+/* If QEMU exits within wait_ms, sets e to how it ended and returns 1 (its
+ * own reason, e.g. "Failed to get write lock", is in the console lines
+ * qemu_start appends). */
+static int qemu_died(struct vmm_child *child, int wait_ms, struct err *e)
 {
-	char stamp[32], *line;
-	time_t now = time(NULL);
-	struct tm tm;
-	int fd, r = 0;
+	char how[128];
 
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return err_errno(e, errno, "open console log %s", path);
-	line = xasprintf("--- banger: qemu start %s ---\n", stamp);
-	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line))
-		r = err_errno(e, errno, "write console log %s", path);
-	*mark = lseek(fd, 0, SEEK_END);
-	free(line);
-	close(fd);
-	return r;
-}
-
-/* The last lines console_log got after mark, for error messages. */
-static void qemu_console_tail(const char *path, off_t mark, char *out, size_t len)
-{
-	char buf[2048];
-	ssize_t n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), lines = 0;
-	off_t end;
-	char *p;
-
-	snprintf(out, len, "(no output)");
-	if (fd < 0)
-		return;
-	end = lseek(fd, 0, SEEK_END);
-	if (end - mark > (off_t)sizeof(buf) - 1)
-		mark = end - (off_t)sizeof(buf) + 1;
-	if (end > mark && lseek(fd, mark, SEEK_SET) == mark)
-		n = read(fd, buf, (size_t)(end - mark));
-	close(fd);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	for (p = buf + n; p > buf; p--)
-		if (p[-1] == '\n' && ++lines == QEMU_TAIL_LINES)
-			break;
-	snprintf(out, len, "%s", p);
-}
-
-static int qemu_exit_code(int status)
-{
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-/* If QEMU exits within wait_ms, sets e to its exit status and last output
- * (QEMU's own reason, e.g. "Failed to get write lock") and returns 1. */
-static int qemu_died(const struct vmm_config *cfg, pid_t pid, off_t mark, int wait_ms,
-		     struct err *e)
-{
-	long long deadline = mono_ms() + wait_ms;
-	char tail[1024];
-	int status;
-
-	while (waitpid(pid, &status, WNOHANG) != pid) {
-		if (mono_ms() >= deadline)
-			return 0;
-		usleep(QEMU_RETRY_MS * 1000);
-	}
-	qemu_console_tail(cfg->console_log, mark, tail, sizeof(tail));
-	err_set(e, ERR_VMM, "QEMU exited with status %d; its last output:\n%s",
-		qemu_exit_code(status), tail);
+	if (!vmm_child_wait(child, wait_ms))
+		return 0;
+	vmm_child_describe(child->status, how, sizeof(how));
+	err_set(e, ERR_VMM, "QEMU %s", how);
 	return 1;
 }
 
 /* Connects to QMP, retrying while QEMU starts; fails at once if it dies. */
-static int qemu_wait_qmp(const struct vmm_config *cfg, pid_t pid, off_t mark, struct err *e)
+static int qemu_wait_qmp(const struct vmm_config *cfg, struct vmm_child *child, struct err *e)
 {
 	long long deadline = mono_ms() + QEMU_START_TIMEOUT_MS;
 
@@ -454,7 +392,7 @@ static int qemu_wait_qmp(const struct vmm_config *cfg, pid_t pid, off_t mark, st
 		struct err sub;
 		int fd;
 
-		if (qemu_died(cfg, pid, mark, 0, e))
+		if (qemu_died(child, 0, e))
 			return -1;
 		err_clear(&sub);
 		fd = qmp_connect(cfg->api_sock, QEMU_QMP_STEP_MS, cfg->log, &sub);
@@ -462,7 +400,7 @@ static int qemu_wait_qmp(const struct vmm_config *cfg, pid_t pid, off_t mark, st
 			return fd;
 		if (sub.code != ERR_UNAVAILABLE) {
 			/* A QMP error is usually QEMU exiting under us: say why. */
-			if (!qemu_died(cfg, pid, mark, 1000, e) && e)
+			if (!qemu_died(child, QEMU_DEATH_GRACE_MS, e) && e)
 				*e = sub;
 			return -1;
 		}
@@ -516,27 +454,27 @@ static char *qemu_join(char **argv)
 }
 
 /* Spawns QEMU and waits until QMP answers; logs each stage with its time. */
-static int qemu_launch(const struct vmm_config *cfg, char **argv, pid_t *pid, struct err *e)
+static int qemu_launch(const struct vmm_config *cfg, char **argv, struct vmm_child *child,
+		       struct err *e)
 {
 	long long t0 = mono_ms();
 	char *cmdline = qemu_join(argv);
-	off_t mark = 0;
 	int fd = -1;
 
 	log_info(cfg->log, "qemu spawn", LF_S("vm", cfg->vm_name), LF_S("cmdline", cmdline));
 	free(cmdline);
 	qemu_unlink_socks(cfg->api_sock); /* stale ones from a killed QEMU */
-	if (qemu_mark_console(cfg->console_log, &mark, e) < 0)
+	if (vmm_child_mark(child, e) < 0)
 		return err_wrap(e, "prepare console log");
-	if (spawn_detached((const char *const *)argv, cfg->console_log, pid, e) < 0) {
+	if (vmm_child_spawn(child, (const char *const *)argv, e) < 0) {
 		if (e && e->code == ERR_MISSING_TOOL)
 			err_hint(e, "%s", QEMU_PACKAGE_HINT);
 		return err_wrap(e, "spawn QEMU");
 	}
-	log_info(cfg->log, "qemu spawned", LF_S("vm", cfg->vm_name), LF_I("pid", *pid),
+	log_info(cfg->log, "qemu spawned", LF_S("vm", cfg->vm_name), LF_I("pid", child->pid),
 		 LF_I("duration_ms", mono_ms() - t0));
 	t0 = mono_ms();
-	fd = qemu_wait_qmp(cfg, *pid, mark, e);
+	fd = qemu_wait_qmp(cfg, child, e);
 	if (fd < 0)
 		return err_wrap(e, "connect QMP");
 	log_info(cfg->log, "qemu qmp ready", LF_S("vm", cfg->vm_name),
@@ -544,7 +482,7 @@ static int qemu_launch(const struct vmm_config *cfg, char **argv, pid_t *pid, st
 	t0 = mono_ms();
 	if (qemu_check_running(fd, cfg->log, e) < 0) {
 		close(fd);
-		qemu_died(cfg, *pid, mark, 1000, e);
+		qemu_died(child, QEMU_DEATH_GRACE_MS, e);
 		return err_wrap(e, "check VM status");
 	}
 	close(fd);
@@ -557,29 +495,35 @@ static int qemu_start(const struct vmm_config *cfg, struct vmm_proc *out, struct
 {
 	const char *accel = cfg->accel ? cfg->accel : "tcg";
 	long tsc_khz = !strcmp(accel, "tcg") ? qemu_host_tsc_khz() : 0;
+	struct vmm_child child;
 	char **argv = NULL;
-	pid_t pid = -1;
 	int r;
 
+	out->pid = 0;
+	out->start_time = -1;
+	vmm_child_init(&child, "qemu", cfg->console_log);
 	if (tsc_khz > 0)
 		log_info(cfg->log, "qemu tcg host tsc", LF_S("vm", cfg->vm_name),
 			 LF_I("tsc_khz", tsc_khz));
 	r = qemu_build_argv(cfg, tsc_khz, &argv, e);
 	if (r == 0)
-		r = qemu_launch(cfg, argv, &pid, e);
+		r = qemu_launch(cfg, argv, &child, e);
 	qemu_argv_free(argv);
 	if (r == 0) {
-		out->pid = pid;
-		out->start_time = proc_start_time(pid);
+		out->pid = child.pid;
+		out->start_time = child.start_time;
+		vmm_child_done(&child);
 		return 0;
 	}
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
+	/* Kills QEMU only if it still runs: qemu_died may have reaped it, and
+	 * its pid may name another process by now. */
+	vmm_child_end(&child, 0);
+	vmm_child_done(&child);
 	qemu_unlink_socks(cfg->api_sock);
 	err_wrap(e, "qemu start");
-	if (cfg->console_log)
+	if (child.pid > 0)
+		vmm_child_err_tail(&child, QEMU_TAIL_LINES, e);
+	else if (cfg->console_log)
 		err_log(e, cfg->console_log);
 	log_error(cfg->log, "qemu start failed", LF_S("vm", cfg->vm_name),
 		  LF_S("error", e ? e->msg : ""));
@@ -628,6 +572,11 @@ int qemu_watch_open(const char *api_sock, struct err *e)
 
 const struct vmm_driver vmm_qemu = {
     .name = "qemu",
+    .needs_accel = 1,
+    .poweroff_keeps_running = 0,
+    .exit0_is_reboot = 0,
+    .flush_metrics = NULL,
+    .read_metrics = NULL,
     .start = qemu_start,
     .request_stop = qemu_request_stop,
     .cleanup = qemu_cleanup,

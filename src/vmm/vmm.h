@@ -12,13 +12,19 @@
  * The VMM's stdout and stderr (guest serial console and the VMM's own
  * messages) are appended to config.console_log (the VM's firecracker.log,
  * name kept from the seed for both drivers). A driver writes a marker line
- * "--- banger: <driver> start <RFC3339 time> ---" to it before each spawn.
+ * "--- banger: <driver> start <RFC3339 time> ---" to it before each spawn
+ * (vmm_child.h does both for every driver).
+ *
+ * Where drivers differ in what the daemon must do, the driver says so in
+ * its capability fields below; the daemon never decides by driver name.
  */
 #ifndef BANGER_VMM_VMM_H
 #define BANGER_VMM_VMM_H
 
 #include <stddef.h>
 #include <sys/types.h>
+
+#include <jansson.h>
 
 #include "util/err.h"
 #include "util/log.h"
@@ -59,7 +65,40 @@ struct vmm_proc {
 };
 
 struct vmm_driver {
-	const char *name; /* "firecracker" | "qemu" */
+	const char *name; /* "firecracker" | "qemu": config, records, messages */
+
+	/* ---- capabilities: what the daemon does differently per driver ---- */
+
+	/* 1: the daemon chooses vmm_config.accel ("kvm" or "tcg") before each
+	 * start and records it; 0: accel is unused (left NULL / empty). */
+	int needs_accel;
+
+	/* 1: the VMM keeps running after the guest powers off (Firecracker on
+	 * x86 has no ACPI power-off), so the daemon watches console_log for
+	 * the kernel's "reboot: Power down" line and ends the process itself.
+	 * 0: the VMM exits by itself when the guest powers off. */
+	int poweroff_keeps_running;
+
+	/* How a clean exit (status 0) of the VMM, outside a stop banger asked
+	 * for and without a kernel panic on the console, is read. 1: it always
+	 * means the guest rebooted (Firecracker exits 0 on the guest's i8042
+	 * reset; a poweroff leaves it running, see poweroff_keeps_running).
+	 * 0: it is a reboot only if the console since the last start marker
+	 * has the kernel's "reboot: Restarting system" line, else a poweroff
+	 * (QEMU with -no-reboot exits 0 for both). */
+	int exit0_is_reboot;
+
+	/* Metrics, both NULL when the VMM keeps none (QEMU).
+	 * flush_metrics asks the running VMM behind api_sock to write its
+	 * counters now; blocks until it answered (a few s at most).
+	 * read_metrics parses the last complete line of the metrics file
+	 * (vmm_config.metrics_path) into *out (json_decref it): an object
+	 * whose "block*" and "net*" counters are deltas since the line
+	 * before. ERR_NOT_FOUND while there are none yet. */
+	int (*flush_metrics)(const char *api_sock, struct err *e);
+	int (*read_metrics)(const char *metrics_path, json_t **out, struct err *e);
+
+	/* ---- operations ---- */
 
 	/* Spawns the VMM, configures it and boots the guest. Blocks until the
 	 * VMM reports the guest running (Firecracker: InstanceStart 204). On

@@ -41,6 +41,8 @@
 #include "vmm/fc_metrics.h"
 #include "vmm/vmm.h"
 
+#include "pid_guard.h"
+
 #define VM_ID "0123456789abcdef"
 
 struct fixture {
@@ -149,6 +151,7 @@ static int setup(void **state)
 	setenv("FCEMU_JOURNAL_DIR", f->journal_dir, 1);
 	unsetenv("FCEMU_CONFIG");
 	unsetenv("FAKEFC_DIE_AT");
+	pid_guard_reset();
 	f->log = logger_open(f->daemon_log, LOG_DEBUG, NULL);
 
 	c->vm_id = VM_ID;
@@ -215,13 +218,18 @@ static pid_t find_proc_with_arg(const char *arg)
 	return found;
 }
 
-/* After a failed start: the VMM is gone and so is its socket. */
+/* After a failed start: the VMM is gone (reaped, and never signalled or
+ * waited for once reaped) and so is its socket. */
 static void assert_nothing_left(const struct fixture *f)
 {
 	struct stat st;
 
 	assert_int_equal(find_proc_with_arg(f->sock), 0);
 	assert_int_equal(lstat(f->sock, &st), -1);
+	pid_guard_assert_clean();
+	errno = 0;
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
 }
 
 /* The requests in the emulator's journal (one JSON object per line; lines

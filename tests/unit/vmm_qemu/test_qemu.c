@@ -1,7 +1,12 @@
 /*
  * Unit tests for the QEMU driver: command line, accelerator choice, version
- * parsing, and the QMP client against a fake QMP server (a thread on a Unix
- * socket, or a socketpair) that behaves like QEMU 7.2 does on the wire.
+ * parsing, the QMP client against a fake QMP server (a thread on a Unix
+ * socket, or a socketpair) that behaves like QEMU 7.2 does on the wire, and
+ * start against QEMU stand-ins: a shell script that fails at once, and this
+ * binary run as a fake QEMU (FAKEQEMU_STATUS set, QEMU's arguments) that
+ * serves QMP and reports the VM running or shut down. The executable is
+ * linked with --wrap for pid_guard.h, which fails a test that signals or
+ * waits for a pid already reaped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,12 +24,15 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/proc.h"
 #include "vmm/qemu.h"
+
+#include "../vmm/pid_guard.h"
 
 /* ---- helpers --------------------------------------------------------- */
 
@@ -686,8 +694,188 @@ static void test_cleanup_removes_sockets(void **state)
 	tmpdir_free(dir);
 }
 
-int main(void)
+/* ---- start against QEMU stand-ins -------------------------------------- */
+
+struct start_fixture {
+	char *dir;
+	char sock[128], ev[128], con[128], bin[128];
+	struct vmm_config cfg;
+};
+
+static void start_fixture_init(struct start_fixture *f)
 {
+	struct err e;
+
+	memset(f, 0, sizeof(*f));
+	f->dir = tmpdir_new();
+	snprintf(f->sock, sizeof(f->sock), "%s/qmp.sock", f->dir);
+	snprintf(f->con, sizeof(f->con), "%s/firecracker.log", f->dir);
+	snprintf(f->bin, sizeof(f->bin), "%s/qemu-system-x86_64", f->dir);
+	assert_int_equal(qemu_event_sock_path(f->sock, f->ev, sizeof(f->ev), &e), 0);
+	f->cfg = base_cfg();
+	f->cfg.api_sock = f->sock;
+	f->cfg.console_log = f->con;
+	f->cfg.bin = f->bin;
+	f->cfg.accel = "kvm"; /* spares the TSC measurement; the stand-ins ignore it */
+	pid_guard_reset();
+}
+
+/* A failed start leaves no process, zombie or socket, and never aimed a
+ * signal or a wait at a pid that was already reaped. */
+static void assert_start_left_nothing(struct start_fixture *f, const struct vmm_proc *p)
+{
+	assert_int_equal(p->pid, 0);
+	pid_guard_assert_clean();
+	errno = 0;
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	assert_false(fs_exists(f->sock));
+	assert_false(fs_exists(f->ev));
+	tmpdir_free(f->dir);
+}
+
+static char *read_file(const char *path)
+{
+	char *d = NULL;
+
+	assert_int_equal(fs_read(path, 1 << 20, &d, NULL, NULL), 0);
+	return d;
+}
+
+static void assert_prefix(const char *s, const char *prefix)
+{
+	if (strncmp(s, prefix, strlen(prefix)) != 0)
+		fail_msg("\"%s\" does not start with \"%s\"", s, prefix);
+}
+
+/* QEMU exits at once (it could not lock a disk): the error names the stage
+ * and the exit status, quotes QEMU's message from the console log, and the
+ * pid, reaped while waiting for QMP, is not killed or waited for again (it
+ * may belong to another process by then). */
+static void test_start_qemu_exits_early(void **state)
+{
+	struct start_fixture f;
+	struct vmm_proc p = {0};
+	struct err e = {0};
+	char want[512], *log;
+	int fd;
+
+	(void)state;
+	start_fixture_init(&f);
+	fd = open(f.bin, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	assert_true(fd >= 0);
+	put(fd, "#!/bin/sh\necho 'qemu-system-x86_64: -drive id=d0: Failed to get \"write\" "
+		"lock' >&2\nexit 1\n");
+	close(fd);
+	assert_int_equal(vmm_qemu.start(&f.cfg, &p, &e), -1);
+	pid_guard_assert_clean();
+	assert_int_equal(e.code, ERR_VMM);
+	snprintf(want, sizeof(want),
+		 "qemu start: connect QMP: QEMU exited with status 1\nlast lines of %s:\n"
+		 "  qemu-system-x86_64: -drive id=d0: Failed to get \"write\" lock",
+		 f.con);
+	assert_string_equal(e.msg, want);
+	assert_string_equal(e.log, f.con);
+	log = read_file(f.con);
+	assert_non_null(strstr(log, "--- banger: qemu start "));
+	free(log);
+	assert_start_left_nothing(&f, &p);
+}
+
+/* QEMU answers QMP but the VM is not running, and QEMU exits meanwhile:
+ * the same guarantees on the other failure path of start. */
+static void test_start_vm_not_running(void **state)
+{
+	struct start_fixture f;
+	struct vmm_proc p = {0};
+	struct err e = {0};
+	char self[512];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	(void)state;
+	assert_true(n > 0);
+	self[n] = '\0';
+	start_fixture_init(&f);
+	f.cfg.bin = self;
+	setenv("FAKEQEMU_STATUS", "shutdown", 1);
+	assert_int_equal(vmm_qemu.start(&f.cfg, &p, &e), -1);
+	unsetenv("FAKEQEMU_STATUS");
+	assert_int_equal(e.code, ERR_VMM);
+	/* Usually "QEMU exited with status 0"; on a very busy host QEMU's own
+	 * "reports the VM shutdown" when it had not exited within 1 s. */
+	assert_prefix(e.msg, "qemu start: check VM status: QEMU ");
+	assert_string_equal(e.log, f.con);
+	assert_start_left_nothing(&f, &p);
+}
+
+/* A good start hands over the running QEMU, its start time recorded. */
+static void test_start_hands_over_running_qemu(void **state)
+{
+	struct start_fixture f;
+	struct vmm_proc p = {0};
+	struct err e = {0};
+	char self[512];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int st;
+
+	(void)state;
+	assert_true(n > 0);
+	self[n] = '\0';
+	start_fixture_init(&f);
+	f.cfg.bin = self;
+	setenv("FAKEQEMU_STATUS", "running", 1);
+	assert_int_equal(vmm_qemu.start(&f.cfg, &p, &e), 0);
+	unsetenv("FAKEQEMU_STATUS");
+	assert_true(p.pid > 0);
+	assert_true(proc_alive(p.pid, p.start_time));
+	assert_true(p.start_time == proc_start_time(p.pid));
+	assert_int_equal(kill(p.pid, SIGTERM), 0);
+	assert_int_equal(waitpid(p.pid, &st, 0), p.pid);
+	assert_true(WIFSIGNALED(st));
+	tmpdir_free(f.dir);
+}
+
+/* The fake QEMU: serves the first -qmp socket of its command line for one
+ * client, answers query-status with FAKEQEMU_STATUS ("running" or
+ * "shutdown"), then exits (shutdown) or waits to be killed (running). */
+static int fakeqemu_main(int argc, char **argv, const char *status)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int running = !strcmp(status, "running"), lfd, fd;
+	char line[1024], reply[256];
+
+	alarm(120); /* never outlives a test that failed before killing it */
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "-qmp") && !sa.sun_path[0])
+			sscanf(argv[i + 1], "unix:%107[^,]", sa.sun_path);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0)
+		return 2;
+	fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		return 2;
+	sput(fd, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, \"major\": 7}, "
+		 "\"package\": \"\"}, \"capabilities\": [\"oob\"]}}\r\n");
+	if (fake_read_line(fd, line, sizeof(line)) < 0)
+		return 2;
+	sput(fd, "{\"return\": {}}\r\n");
+	if (fake_read_line(fd, line, sizeof(line)) < 0 || !strstr(line, "query-status"))
+		return 2;
+	snprintf(reply, sizeof(reply),
+		 "{\"return\": {\"status\": \"%s\", \"singlestep\": false, \"running\": %s}}\r\n",
+		 status, running ? "true" : "false");
+	sput(fd, reply);
+	close(fd);
+	if (running)
+		for (;;)
+			pause();
+	fprintf(stderr, "fake qemu: guest shut down\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *fake = getenv("FAKEQEMU_STATUS");
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_argv_full),
 	    cmocka_unit_test(test_argv_minimal_kvm),
@@ -709,7 +897,13 @@ int main(void)
 	    cmocka_unit_test(test_watch_no_qemu),
 	    cmocka_unit_test(test_connect_silent_times_out),
 	    cmocka_unit_test(test_cleanup_removes_sockets),
+	    cmocka_unit_test(test_start_qemu_exits_early),
+	    cmocka_unit_test(test_start_vm_not_running),
+	    cmocka_unit_test(test_start_hands_over_running_qemu),
 	};
+
+	if (fake && argc > 1)
+		return fakeqemu_main(argc, argv, fake);
 
 	return cmocka_run_group_tests_name("vmm_qemu", tests, NULL, NULL);
 }
