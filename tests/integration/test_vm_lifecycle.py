@@ -298,3 +298,82 @@ def test_boot_failure_names_stage_fault_and_log(booted):
     vm = env.vm("broken")
     assert vm["state"] == "stopped" and vm["last_error"]
     assert not os.path.exists(vm["api_socket"])
+
+
+def vmm_pids(vm_id):
+    """Pids of live VMM processes started for this VM (its id is in their argv)."""
+    out = subprocess.run(["ps", "-eo", "pid,stat,args"], capture_output=True, text=True).stdout
+    pids = []
+    for line in out.splitlines()[1:]:
+        pid, stat, args = (line.split(None, 2) + ["", ""])[:3]
+        if vm_id in args and not stat.startswith("Z"):
+            pids.append(int(pid))
+    return pids
+
+
+def test_set_disk_size_holds_the_vm_against_a_concurrent_start(booted, tmp_path):
+    """A `vm start` (or delete) that comes while `vm set --disk-size` grows the
+    disk is refused, and the set does not write back a stale record over it:
+    at the end the record says what the host shows."""
+    import shutil
+    import threading
+    env = booted
+    env.banger("vm", "create", "--name", "racer", "--no-start", check=True)
+    vm = env.vm("racer")
+    # e2fsck, the first step of growing the disk, waits on a gate the test
+    # opens: the window between the set's check and its write is held open.
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    inside, gate = tmp_path / "in-e2fsck", tmp_path / "go"
+    real = shutil.which("e2fsck") or "/sbin/e2fsck"
+    (shim / "e2fsck").write_text(
+        f"#!/bin/sh\ntouch {inside}\nwhile [ ! -e {gate} ]; do sleep 0.05; done\n"
+        f"exec {real} \"$@\"\n")
+    os.chmod(shim / "e2fsck", 0o755)
+    env.banger("daemon", "stop", check=True)
+    env.env["PATH"] = f"{shim}:{env.env['PATH']}"
+    result = {}
+    setter = threading.Thread(target=lambda: result.update(
+        set=env.banger("vm", "set", "racer", "--disk-size", "256M")))
+    setter.start()
+    try:
+        env.wait_for(inside.exists, 30, "vm set to be growing the disk")
+        start = env.banger("vm", "start", "racer")
+        delete = env.banger("vm", "delete", "--force", "racer")
+    finally:
+        gate.touch()
+        setter.join(60)
+    assert result["set"].returncode == 0, result["set"].stderr
+    assert delete.returncode != 0 and "busy" in delete.stderr
+    final = env.vm("racer")
+    assert final["disk_size"] == 256 << 20
+    if start.returncode == 0:
+        # A start that got in must still be what the record says.
+        assert final["state"] == "running" and alive(final["pid"])
+        assert vmm_pids(vm["id"]) == [final["pid"]]
+    else:
+        assert "vm start racer: the VM is busy" in start.stderr
+        assert "try again" in start.stderr
+        assert final["state"] == "stopped" and final["pid"] == 0
+        assert vmm_pids(vm["id"]) == []
+        # Once the set is done the VM starts, with the grown disk.
+        env.banger("vm", "start", "racer", check=True)
+        assert env.vm("racer")["state"] == "running"
+    assert os.path.getsize(final["work_disk"]["path"]) == 256 << 20
+
+
+def test_impossible_moves_name_the_state_and_a_way_out(booted):
+    env = booted
+    env.banger("vm", "create", "--name", "idle", "--no-start", check=True)
+    r = env.banger("vm", "kill", "idle")
+    assert r.returncode != 0
+    assert "vm kill idle: the VM is stopped" in r.stderr
+    assert "banger vm start idle" in r.stderr
+    # Starting a running VM and stopping a stopped one are no-ops.
+    env.banger("vm", "stop", "idle", check=True)
+    env.banger("vm", "start", "idle", check=True)
+    pid = env.vm("idle")["pid"]
+    env.banger("vm", "start", "idle", check=True)
+    assert env.vm("idle")["pid"] == pid
+    status, body = env.api("POST", "/v1/vms/idle/stop", {})
+    assert status == 200 and body["state"] == "stopped"
