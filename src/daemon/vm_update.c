@@ -162,6 +162,27 @@ static int pending_flush(struct daemon *d, struct store_vm *vm, struct err *e)
 	return 0;
 }
 
+/* Retries every other pending exit: whichever write comes first after the
+ * disk has room again records them all. */
+static void pending_retry_others(struct daemon *d, const char *skip_id)
+{
+	/* Backwards: pending_flush may move the last mark into slot i. */
+	for (size_t i = d->nmarks; i-- > 0;) {
+		struct vm_mark *m = &d->marks[i];
+		struct store_vm vm;
+		struct err e;
+
+		if (!m->pending || strcmp(m->id, skip_id) == 0)
+			continue;
+		if (store_vm_get(d->store, m->id, &vm, &e) == 0) {
+			pending_flush(d, &vm, &e);
+		} else if (e.code == ERR_NOT_FOUND) {
+			m->pending = 0;
+			mark_put(d, m);
+		}
+	}
+}
+
 static void refuse_move(struct err *e, const struct store_vm *vm, enum vm_state to,
 			const char *busy)
 {
@@ -182,7 +203,10 @@ int vm_update_locked(struct daemon *d, const char *name, vm_edit_fn edit, void *
 	enum vm_state from;
 	int rc;
 
-	if (store_vm_get(d->store, name, &vm, e) < 0 || pending_flush(d, &vm, e) < 0)
+	if (store_vm_get(d->store, name, &vm, e) < 0)
+		return -1;
+	pending_retry_others(d, vm.id);
+	if (pending_flush(d, &vm, e) < 0)
 		return -1;
 	from = vm.state;
 	busy = vm_busy_locked(d, vm.id);

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import FCEMU, alive
+from conftest import BANGER, FCEMU, alive
 
 
 def state(env, name):
@@ -377,3 +377,47 @@ def test_impossible_moves_name_the_state_and_a_way_out(booted):
     assert env.vm("idle")["pid"] == pid
     status, body = env.api("POST", "/v1/vms/idle/stop", {})
     assert status == 200 and body["state"] == "stopped"
+
+
+def test_create_on_a_full_state_directory_says_so_and_leaves_nothing(booted):
+    """The state directory on a small tmpfs (in a mount namespace of its own,
+    so the host's mounts are untouched), filled up: a create fails with the
+    one "no space left" error, leaves no record and no directory, the other
+    VM and the daemon carry on, and once space is freed create works."""
+    env = booted
+    env.banger("daemon", "stop", check=True)
+    st = env.env["XDG_STATE_HOME"]
+    img = env.images
+    script = f"""
+mount -t tmpfs -o size=16m tmpfs {st} || exit 99
+B={BANGER}
+$B image register --name default --rootfs {img}/rootfs.ext4 --kernel {img}/vmlinux \
+   --initrd {img}/initrd.img >/dev/null || exit 98
+$B vm create --name first --no-start --disk-size 64M >/dev/null || exit 97
+dd if=/dev/zero of={st}/filler bs=64k 2>/dev/null
+echo "== full"
+$B vm create --name second --no-start --disk-size 64M
+echo "== rc=$?"
+$B vm list --json
+echo "== dirs"
+ls {st}/banger/vms
+rm {st}/filler
+echo "== freed"
+$B vm create --name third --no-start --disk-size 64M >/dev/null; echo "== rc=$?"
+$B daemon stop >/dev/null
+"""
+    r = subprocess.run(["ip", "netns", "exec", env.netns, "unshare", "-m", "--propagation",
+                        "private", "sh", "-c", script], env=env.env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # Sections of the output: "full", "rc=N" (then the list), "dirs", "freed", "rc=N".
+    names = [p.split("\n", 1)[0] for p in r.stdout.split("== ")[1:]]
+    assert names == ["full", "rc=1", "dirs", "freed", "rc=0"], r.stdout + r.stderr
+    parts = dict(p.split("\n", 1) for p in r.stdout.split("== ")[1:])
+    assert (f"banger: vm create second: no space left on device (state directory "
+            f"{st}/banger)") in r.stderr
+    assert "free some space" in r.stderr
+    listed = json.loads(parts["rc=1"])
+    assert [v["name"] for v in listed] == ["first"]
+    assert listed[0]["state"] == "stopped"
+    assert len(parts["dirs"].split()) == 1 and listed[0]["id"] in parts["dirs"]
