@@ -421,3 +421,45 @@ $B daemon stop >/dev/null
     assert [v["name"] for v in listed] == ["first"]
     assert listed[0]["state"] == "stopped"
     assert len(parts["dirs"].split()) == 1 and listed[0]["id"] in parts["dirs"]
+
+
+def test_vmm_exit_on_a_full_state_directory_is_not_lost(booted):
+    """A VMM dies while the state directory is full, so its exit may not be
+    written: the API still shows the VM stopped (with why), a start says the
+    disk is full, and once space is freed the start records the exit and
+    boots."""
+    env = booted
+    env.banger("daemon", "stop", check=True)
+    st = env.env["XDG_STATE_HOME"]
+    img = env.images
+    show = "import json,sys; v=json.load(sys.stdin); print(v['state'], v['pid'], v['last_exit'])"
+    script = f"""
+mount -t tmpfs -o size=16m tmpfs {st} || exit 99
+B={BANGER}
+$B image register --name default --rootfs {img}/rootfs.ext4 --kernel {img}/vmlinux \
+   --initrd {img}/initrd.img >/dev/null || exit 98
+$B vm create --name fragile --disk-size 64M >/dev/null 2>&1 || exit 97
+P=$($B vm show fragile --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+dd if=/dev/zero of={st}/filler bs=4k 2>/dev/null
+kill -SEGV $P
+while kill -0 $P 2>/dev/null; do sleep 0.05; done
+sleep 0.5
+echo "== full"
+$B vm show fragile --json | python3 -c "{show}"
+$B vm start fragile; echo "== rc=$?"
+rm {st}/filler
+$B vm start fragile >/dev/null; echo "== freed rc=$?"
+$B vm show fragile --json | python3 -c "{show}"
+$B daemon stop >/dev/null
+"""
+    r = subprocess.run(["ip", "netns", "exec", env.netns, "unshare", "-m", "--propagation",
+                        "private", "sh", "-c", script], env=env.env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    parts = r.stdout.split("== ")[1:]
+    assert [p.split("\n", 1)[0] for p in parts] == ["full", "rc=1", "freed rc=0"], r.stdout
+    assert parts[0].split("\n")[1] == "stopped 0 firecracker was killed by signal 11 " \
+        "(Segmentation fault)"
+    assert f"no space left on device (state directory {st}/banger)" in r.stderr
+    state, pid, _ = parts[2].split("\n")[1].split(" ", 2)
+    assert state == "running" and alive(int(pid))
