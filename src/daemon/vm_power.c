@@ -69,6 +69,8 @@ static int record_exit(struct daemon *d, const struct store_vm *vm, const struct
 		pthread_cond_broadcast(&d->changed);
 	}
 	pthread_mutex_unlock(&d->lock);
+	if (rc < 0)
+		events_vm(d, "vm.state", vm); /* the view shows the pending exit */
 	vm_update_publish(d, rc, &out);
 	return rc < 0 ? -1 : 0;
 }
@@ -482,6 +484,8 @@ void vm_on_exit(struct daemon *d, const char *vm_id, int status)
 	}
 	pthread_mutex_unlock(&d->lock);
 	vm_update_publish(d, rc, &out);
+	if (rc < 0 && c.from != VM_STATE_COUNT)
+		events_vm(d, "vm.state", &vm); /* the view shows the pending exit */
 	if (c.from == VM_STATE_COUNT)
 		return;
 	log_info(d->log, "vm exited", LF_S("vm", vm.name), LF_S("vm_id", vm.id),

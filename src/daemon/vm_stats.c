@@ -75,7 +75,8 @@ int vm_stats(struct daemon *d, const char *name, int flush, json_t **out, struct
 	running = vm.state == VM_STATE_RUNNING && proc_alive((pid_t)vm.pid, vm.pid_start);
 	if (running)
 		cpu = cpu_percent((pid_t)vm.pid, &rss);
-	*out = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "name", vm.name, "state", vm_state_name(vm.state),
+	*out = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "name", vm.name, "state",
+			 vm_state_name(vm.state),
 			 "uptime_s",
 			 (json_int_t)(running && vm.started_at ? time(NULL) - vm.started_at : 0),
 			 "pid", (json_int_t)(running ? vm.pid : 0), "vcpu", (json_int_t)vm.vcpu,

@@ -191,8 +191,9 @@ static void refuse_move(struct err *e, const struct store_vm *vm, enum vm_state 
 		err_hint(e, "wait for the other command to finish, then try again");
 		return;
 	}
-	vm_refuse(e, vm);
-	err_wrap(e, "cannot go from %s to %s", vm_state_name(vm->state), vm_state_name(to));
+	vm_refuse(e, vm); /* for its hint */
+	snprintf(e->msg, sizeof(e->msg), "the VM is %s and cannot become %s from there",
+		 vm_state_name(vm->state), vm_state_name(to));
 }
 
 int vm_update_locked(struct daemon *d, const char *name, vm_edit_fn edit, void *arg,

@@ -51,9 +51,3 @@ bool vm_state_has_vmm(enum vm_state s)
 {
 	return s == VM_STATE_RUNNING || s == VM_STATE_STOPPING;
 }
-
-bool vm_state_is_transitional(enum vm_state s)
-{
-	return s == VM_STATE_CREATING || s == VM_STATE_STARTING || s == VM_STATE_STOPPING ||
-	       s == VM_STATE_DELETING;
-}

@@ -53,8 +53,4 @@ bool vm_state_is_active(enum vm_state s);
  * perhaps NAT rules. */
 bool vm_state_has_vmm(enum vm_state s);
 
-/* A state that an operation holds only while it runs (creating, starting,
- * stopping, deleting). */
-bool vm_state_is_transitional(enum vm_state s);
-
 #endif

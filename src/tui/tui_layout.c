@@ -117,7 +117,8 @@ void tui_cell(const struct tui_row *r, const struct tui_col *col, long long now,
 		snprintf(text, sizeof(text), "%s", r->name);
 		break;
 	case TUI_COL_STATE:
-		snprintf(text, sizeof(text), "%s", r->state < VM_STATE_COUNT ? vm_state_name(r->state) : "?");
+		snprintf(text, sizeof(text), "%s",
+			 r->state < VM_STATE_COUNT ? vm_state_name(r->state) : "?");
 		break;
 	case TUI_COL_ADDRESS:
 		snprintf(text, sizeof(text), "%s", r->address[0] ? r->address : "-");

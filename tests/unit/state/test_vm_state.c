@@ -105,9 +105,6 @@ static void predicates(void **state)
 	assert_true(vm_state_has_vmm(P));
 	assert_false(vm_state_has_vmm(A)); /* no pid recorded yet */
 	assert_false(vm_state_has_vmm(S));
-	assert_true(vm_state_is_transitional(C) && vm_state_is_transitional(A) &&
-		    vm_state_is_transitional(P) && vm_state_is_transitional(D));
-	assert_false(vm_state_is_transitional(S) || vm_state_is_transitional(R));
 }
 
 /* Every state is reachable from creating, and every state but deleting can
