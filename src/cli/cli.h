@@ -10,6 +10,7 @@
 
 #include "api/client.h"
 #include "config/config.h"
+#include "state/vm_state.h"
 #include "util/err.h"
 
 struct cli {
@@ -54,6 +55,8 @@ int cli_stream_request(struct cli *c, const char *path, json_t *body, json_t **r
 
 /* A field of an API object: its string ("" when absent) or integer (0). */
 const char *cli_str(json_t *o, const char *key);
+/* The "state" of a VM object; VM_STATE_COUNT when absent or unknown. */
+enum vm_state cli_vm_state(json_t *vm);
 long long cli_int(json_t *o, const char *key);
 
 /* Prints JSON pretty to stdout. */

@@ -38,7 +38,7 @@ static void print_created(json_t *vm)
 {
 	printf("%s: %s%s%s\n", cli_str(vm, "name"), cli_str(vm, "state"),
 	       cli_str(vm, "address")[0] ? ", " : "", cli_str(vm, "address"));
-	if (strcmp(cli_str(vm, "state"), "running") == 0)
+	if (cli_vm_state(vm) == VM_STATE_RUNNING)
 		printf("  ssh:  banger vm ssh %s\n", cli_str(vm, "name"));
 	else
 		printf("  start: banger vm start %s\n", cli_str(vm, "name"));

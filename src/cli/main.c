@@ -72,6 +72,14 @@ const char *cli_str(json_t *o, const char *key)
 	return s ? s : "";
 }
 
+enum vm_state cli_vm_state(json_t *vm)
+{
+	enum vm_state s = VM_STATE_COUNT;
+
+	vm_state_parse(cli_str(vm, "state"), &s);
+	return s;
+}
+
 long long cli_int(json_t *o, const char *key)
 {
 	return (long long)json_integer_value(json_object_get(o, key));

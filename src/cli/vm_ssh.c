@@ -73,7 +73,7 @@ int vm_ssh_exec(json_t *vm, json_t *st, int argc, char **argv, struct err *e)
 	int n = 0, waited = 0;
 	const char *tmo = getenv("BANGER_SSH_WAIT");
 
-	if (strcmp(cli_str(vm, "state"), "running") != 0) {
+	if (cli_vm_state(vm) != VM_STATE_RUNNING) {
 		err_set(e, ERR_BAD_STATE, "vm ssh %s: the VM is %s", name, cli_str(vm, "state"));
 		err_hint(e, "start it with `banger vm start %s`", name);
 		return -1;

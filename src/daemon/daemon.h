@@ -19,6 +19,7 @@ struct supervisor;
 struct events;
 struct netstate;
 struct dnsstate;
+struct vm_mark;
 
 struct daemon {
 	struct paths paths;
@@ -29,6 +30,8 @@ struct daemon {
 	char *exe_dir;      /* where bangerd lives (to find banger-netd) */
 	pthread_mutex_t lock;
 	pthread_cond_t changed; /* broadcast whenever a VM's process state changes */
+	struct vm_mark *marks;  /* per-VM busy / pending-exit marks (vm_update.c), under lock */
+	size_t nmarks;
 	struct supervisor *sup;
 	struct events *events;
 	struct netstate *net;

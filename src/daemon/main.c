@@ -61,8 +61,10 @@ static int lock_pidfile(const char *path, struct err *e)
 	}
 	snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, strlen(buf), 0) < 0) {
+		int errnum = errno; /* before close() may change it */
+
 		close(fd);
-		return err_errno(e, errno, "write %s", path);
+		return err_errno(e, errnum, "write %s", path);
 	}
 	return fd;
 }

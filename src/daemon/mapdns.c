@@ -52,7 +52,7 @@ void mapdns_publish(struct daemon *d)
 	for (size_t i = 0; i < n; i++) {
 		char name[80];
 
-		if (strcmp(vms[i].state, "running") || !vms[i].address[0])
+		if (vms[i].state != VM_STATE_RUNNING || !vms[i].address[0])
 			continue;
 		snprintf(name, sizeof(name), "%s.vm.", vms[i].name);
 		json_object_set_new(zone, name, json_pack("{s:s}", "A", vms[i].address));

@@ -4,7 +4,10 @@
  *
  * Every change is written to the database before the host is touched, with
  * a transitional state (creating, starting, stopping, deleting), so that after
- * a crash reconcile() can finish or roll back what was under way.
+ * a crash reconcile() can finish or roll back what was under way. Every write
+ * of an existing record goes through vm_update() (vm_update.c): under d->lock
+ * it reads the record afresh, applies an edit, checks the state machine
+ * (state/vm_state.h), writes, wakes waiters and emits the event.
  */
 #ifndef BANGER_DAEMON_VM_H
 #define BANGER_DAEMON_VM_H
@@ -58,6 +61,54 @@ struct vm_set_req {
 int vm_set(struct daemon *d, const char *name, const struct vm_set_req *req, struct store_vm *out,
 	   struct err *e);
 
+/* An edit of one record, run under d->lock on a copy just read. busy is what
+ * holds the VM (vm_busy_claim_locked), or NULL. Returns 0 to write the
+ * record, VM_EDIT_SKIP to leave it as it is (success: out gets it), or -1
+ * with e filled to refuse. It must not block or take other locks. */
+typedef int (*vm_edit_fn)(struct store_vm *vm, const char *busy, void *arg, struct err *e);
+#define VM_EDIT_SKIP 1
+
+/* Applies edit to the VM named name (or id) and writes it. A state change
+ * that the table does not allow, or any state change while the VM is busy,
+ * is refused with ERR_BAD_STATE. A failed write is logged (VM and error)
+ * and returned. out gets the record as written. */
+int vm_update(struct daemon *d, const char *name, vm_edit_fn edit, void *arg,
+	      struct store_vm *out, struct err *e);
+
+/* The same with d->lock held by the caller, for one more step under the
+ * same hold (sup_watch, a busy claim). Returns -1, 0 (nothing written) or a
+ * VM_UPD_* value to hand to vm_update_publish() once the lock is released. */
+enum { VM_UPD_FIELDS = 2, VM_UPD_STATE, VM_UPD_CREATED };
+int vm_update_locked(struct daemon *d, const char *name, vm_edit_fn edit, void *arg,
+		     struct store_vm *out, struct err *e);
+void vm_update_publish(struct daemon *d, int rc, const struct store_vm *vm);
+
+/* Busy marks (under d->lock): an operation that holds a VM without a state
+ * of its own. Claiming a busy VM fails with ERR_BAD_STATE. what is a static
+ * string ("its disk is being resized") used in the refusal. */
+int vm_busy_claim_locked(struct daemon *d, const struct store_vm *vm, const char *what,
+			 struct err *e);
+const char *vm_busy_locked(struct daemon *d, const char *id);
+void vm_busy_release(struct daemon *d, const char *id); /* takes d->lock */
+
+/* What the end of a VMM process writes (state stopped, pid 0, the texts
+ * unless empty), onto the record only if its pid is still pid. */
+struct vm_exit {
+	long long pid;
+	char last_exit[256];
+	char last_error[1024];
+};
+int vm_exit_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e);
+/* Keeps an exit the database refused, to retry before the next write of
+ * that VM and to show in vm_to_json meanwhile (under d->lock). */
+void vm_exit_pending_locked(struct daemon *d, const struct store_vm *vm, const struct vm_exit *x);
+int vm_exit_is_pending_locked(struct daemon *d, const char *id);
+/* Applies a pending exit to vm, a copy for display. */
+void vm_view_locked(struct daemon *d, struct store_vm *vm);
+
+/* ERR_BAD_STATE "the VM is STATE" with a hint that fits the state. Returns -1. */
+int vm_refuse(struct err *e, const struct store_vm *vm);
+
 /* Called by the supervisor when a VMM process ended. status is the exit
  * status (128+signal when killed), or -1 when unknown (not our child). */
 void vm_on_exit(struct daemon *d, const char *vm_id, int status);
@@ -75,8 +126,10 @@ void vm_reconcile(struct daemon *d);
  * Firecracker for fresh counters first (it logs two lines each time). */
 int vm_stats(struct daemon *d, const char *name, int flush, json_t **out, struct err *e);
 
-/* JSON view of a VM for the API (everything `vm show` prints). */
-json_t *vm_to_json(const struct daemon *d, const struct store_vm *vm);
+/* JSON view of a VM for the API (everything `vm show` prints). Takes
+ * d->lock briefly (a pending exit shows as stopped): never call it with
+ * d->lock held. */
+json_t *vm_to_json(struct daemon *d, const struct store_vm *vm);
 
 /* The driver a VM uses. */
 const struct vmm_driver *vm_driver(const struct store_vm *vm);

@@ -17,65 +17,189 @@
 #include "util/proc.h"
 #include "util/size.h"
 
-static int is_active(const struct store_vm *vm)
-{
-	return strcmp(vm->state, "stopped") != 0;
-}
-
-/* Removes the VM's files and record. It is in state "deleting". */
+/* Removes the VM's files and record. It is in state "deleting" and this
+ * thread holds its busy mark (released here). */
 static int finish_delete(struct daemon *d, struct store_vm *vm, struct err *e)
 {
 	struct vm_files f;
+	int ret = -1;
 
 	vm_files_get(d, vm, &f);
 	vm_driver(vm)->cleanup(&(struct vmm_config){.vm_id = vm->id, .api_sock = f.api_sock});
 	vmnet_down(d, vm);
 	if (fs_rm_rf(f.dir, e) < 0)
-		return -1;
+		goto out;
 	pthread_mutex_lock(&d->lock);
-	if (store_vm_delete(d->store, vm->id, e) < 0) {
-		pthread_mutex_unlock(&d->lock);
-		return -1;
-	}
+	ret = store_vm_delete(d->store, vm->id, e);
 	pthread_cond_broadcast(&d->changed);
 	pthread_mutex_unlock(&d->lock);
+	if (ret < 0)
+		goto out;
 	ssh_known_hosts_sync(d, NULL);
 	events_emit(d, "vm.deleted", json_pack("{s:s, s:s}", "name", vm->name, "id", vm->id));
 	mapdns_publish(d);
 	log_info(d->log, "vm deleted", LF_S("vm", vm->name), LF_S("vm_id", vm->id));
-	return 0;
+out:
+	if (ret < 0) {
+		/* The record stays "deleting": another `vm delete`, or reconcile at
+		 * the next start, finishes the job. */
+		log_error(d->log, "vm delete failed", LF_S("vm", vm->name), LF_S("vm_id", vm->id),
+			  LF_S("error", e->msg));
+		if (fs_err_is_nospace(e))
+			fs_err_nospace(e, d->paths.state_dir);
+	}
+	vm_busy_release(d, vm->id);
+	return ret;
+}
+
+struct delete_ctx {
+	int force;
+	int resume; /* reconcile: a create that was interrupted is undone too */
+	int go;     /* set when the VM went to (or was left in) "deleting" */
+};
+
+/* A stopped VM goes to deleting; so does one left in deleting by a delete
+ * that failed half-way (nobody holds it). A running one is stopped first
+ * with --force (skip: the caller stops it and comes back). */
+static int delete_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e)
+{
+	struct delete_ctx *c = arg;
+
+	if (busy) {
+		err_set(e, ERR_BAD_STATE, "the VM is busy: %s", busy);
+		err_hint(e, "wait for the other command to finish, then try again");
+		return -1;
+	}
+	if (vm->state == VM_STATE_STOPPED || vm->state == VM_STATE_DELETING ||
+	    (c->resume && vm->state == VM_STATE_CREATING)) {
+		vm->state = VM_STATE_DELETING;
+		c->go = 1;
+		return 0;
+	}
+	if (c->force && vm_state_has_vmm(vm->state))
+		return VM_EDIT_SKIP;
+	vm_refuse(e, vm);
+	if (vm_state_has_vmm(vm->state))
+		err_hint(e, "stop it first (banger vm stop %s) or use --force", vm->name);
+	return -1;
+}
+
+/* Moves the VM to deleting and holds it, under one hold of the lock. */
+static int delete_claim(struct daemon *d, const char *name, struct delete_ctx *c,
+			struct store_vm *vm, struct err *e)
+{
+	int rc;
+
+	pthread_mutex_lock(&d->lock);
+	rc = vm_update_locked(d, name, delete_edit, c, vm, e);
+	if (rc >= 0 && c->go && vm_busy_claim_locked(d, vm, "it is being deleted", e) < 0)
+		rc = -1;
+	pthread_mutex_unlock(&d->lock);
+	vm_update_publish(d, rc, vm);
+	return rc < 0 ? -1 : 0;
 }
 
 int vm_delete(struct daemon *d, const char *name, int force, struct err *e)
 {
+	struct delete_ctx c = {.force = force};
 	struct store_vm vm;
 
-	if (store_vm_get(d->store, name, &vm, e) < 0)
+	if (delete_claim(d, name, &c, &vm, e) < 0)
 		return err_wrap(e, "vm delete %s", name);
-	if (is_active(&vm)) {
-		if (!force) {
-			err_set(e, ERR_BAD_STATE, "vm delete %s: the VM is %s", vm.name, vm.state);
-			err_hint(e, "stop it first (banger vm stop %s) or use --force", vm.name);
-			return -1;
-		}
+	if (!c.go) {
 		if (vm_stop(d, vm.id, &vm, e) < 0)
 			return err_wrap(e, "vm delete %s", vm.name);
+		c.force = 0; /* started again meanwhile: refuse rather than loop */
+		if (delete_claim(d, vm.id, &c, &vm, e) < 0)
+			return err_wrap(e, "vm delete %s", vm.name);
 	}
-	pthread_mutex_lock(&d->lock);
-	if (store_vm_get(d->store, vm.id, &vm, e) < 0 || is_active(&vm)) {
-		pthread_mutex_unlock(&d->lock);
-		if (e->code == ERR_OK)
-			err_set(e, ERR_BAD_STATE, "the VM was started again meanwhile");
-		return err_wrap(e, "vm delete %s", name);
-	}
-	snprintf(vm.state, sizeof(vm.state), "deleting");
-	if (store_vm_update(d->store, &vm, e) < 0) {
-		pthread_mutex_unlock(&d->lock);
-		return err_wrap(e, "vm delete %s", name);
-	}
-	pthread_mutex_unlock(&d->lock);
 	if (finish_delete(d, &vm, e) < 0)
 		return err_wrap(e, "vm delete %s", vm.name);
+	return 0;
+}
+
+struct set_ctx {
+	const struct vm_set_req *req;
+	long long disk;   /* new work disk size, 0: unchanged */
+	int nat_changed;
+	enum vm_state state; /* when it was written */
+};
+
+/* Writes only what vm set changes, onto the record as it is now. */
+static int set_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e)
+{
+	struct set_ctx *c = arg;
+
+	(void)busy;
+	(void)e;
+	if (c->disk)
+		vm->disk_size = c->disk;
+	if (c->req->vcpu)
+		vm->vcpu = c->req->vcpu;
+	if (c->req->memory_mib)
+		vm->memory_mib = c->req->memory_mib;
+	if (c->nat_changed)
+		vm->nat = c->req->nat;
+	c->state = vm->state;
+	return 0;
+}
+
+/* Checks, under the lock, that an offline change may go ahead, and holds
+ * the VM so that no start or delete comes in while its disk is changed. */
+static int set_claim(struct daemon *d, const char *name, int offline, struct store_vm *vm,
+		     struct err *e)
+{
+	int ret = -1;
+
+	pthread_mutex_lock(&d->lock);
+	if (store_vm_get(d->store, name, vm, e) < 0)
+		goto out;
+	if (offline && vm->state != VM_STATE_STOPPED) {
+		err_set(e, ERR_BAD_STATE, "the VM is %s; memory, vCPU and disk size change only "
+			"while it is stopped", vm_state_name(vm->state));
+		err_hint(e, "run `banger vm stop %s` first", vm->name);
+		goto out;
+	}
+	if (vm_busy_locked(d, vm->id)) {
+		err_set(e, ERR_BAD_STATE, "the VM is busy: %s", vm_busy_locked(d, vm->id));
+		err_hint(e, "wait for the other command to finish, then try again");
+		goto out;
+	}
+	ret = offline ? vm_busy_claim_locked(d, vm, "its settings are being changed (vm set)", e) : 0;
+out:
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+/* NAT rules of a running VM follow the new setting. Called after the
+ * record is written; if the VM stopped meanwhile its rules went with it. */
+static int set_live_nat(struct daemon *d, const struct store_vm *vm, const struct set_ctx *c,
+			struct err *e)
+{
+	struct store_vm now;
+
+	if (!c->nat_changed || !vm_state_has_vmm(c->state))
+		return 0;
+	if (vmnet_set_nat(d, vm, c->req->nat, e) < 0)
+		return -1;
+	/* A VMM that ended while the rule went in took its network down
+	 * before: do not leave a rule behind it. */
+	if (c->req->nat && (store_vm_get(d->store, vm->id, &now, NULL) < 0 ||
+			    !vm_state_has_vmm(now.state) || now.pid != vm->pid))
+		vmnet_set_nat(d, vm, 0, NULL);
+	return 0;
+}
+
+static int set_check(const char *name, const struct vm_set_req *req, long long *disk,
+		     struct err *e)
+{
+	if (req->vcpu && (req->vcpu < 1 || req->vcpu > 32))
+		return err_set(e, ERR_INVALID, "vm set %s: --vcpu must be between 1 and 32", name);
+	if (req->memory_mib && (req->memory_mib < 128 || req->memory_mib > 1024 * 1024))
+		return err_set(e, ERR_INVALID, "vm set %s: --memory must be between 128 and 1048576 MiB",
+			       name);
+	if (req->disk_size && size_parse(req->disk_size, disk, e) < 0)
+		return err_wrap(e, "vm set %s: --disk-size", name);
 	return 0;
 }
 
@@ -83,55 +207,54 @@ int vm_set(struct daemon *d, const char *name, const struct vm_set_req *req, str
 	   struct err *e)
 {
 	int offline = req->vcpu || req->memory_mib || req->disk_size;
+	struct set_ctx c = {.req = req};
 	long long disk = 0;
 	struct vm_files f;
 	char *log = NULL;
 	int ret = -1;
 
-	if (store_vm_get(d->store, name, out, e) < 0)
-		return err_wrap(e, "vm set %s", name);
-	if (req->vcpu && (req->vcpu < 1 || req->vcpu > 32))
-		return err_set(e, ERR_INVALID, "vm set %s: --vcpu must be between 1 and 32", name);
-	if (req->memory_mib && (req->memory_mib < 128 || req->memory_mib > 1024 * 1024))
-		return err_set(e, ERR_INVALID, "vm set %s: --memory must be between 128 and 1048576 MiB",
-			       name);
-	if (req->disk_size && size_parse(req->disk_size, &disk, e) < 0)
-		return err_wrap(e, "vm set %s: --disk-size", name);
-	if (offline && is_active(out)) {
-		err_set(e, ERR_BAD_STATE, "vm set %s: the VM is %s; memory, vCPU and disk size change "
-				      "only while it is stopped", out->name, out->state);
-		err_hint(e, "run `banger vm stop %s` first", out->name);
+	if (set_check(name, req, &disk, e) < 0)
 		return -1;
-	}
+	if (set_claim(d, name, offline, out, e) < 0)
+		return err_wrap(e, "vm set %s", name);
 	vm_files_get(d, out, &f);
 	log = xasprintf("%s/disk.log", f.dir);
 	if (disk && disk != out->disk_size) {
+		/* The VM is held: nothing else touches the disk or the record's
+		 * state until vm_busy_release. */
 		if (disk_grow(f.work, disk, log, e) < 0) {
-			err_wrap(e, "vm set %s", out->name);
+			if (fs_err_is_nospace(e))
+				fs_err_nospace(e, d->paths.state_dir);
 			goto out;
 		}
-		out->disk_size = disk;
+		c.disk = disk;
 		log_info(d->log, "work disk grown", LF_S("vm", out->name), LF_I("bytes", disk));
 	}
-	if (req->vcpu)
-		out->vcpu = req->vcpu;
-	if (req->memory_mib)
-		out->memory_mib = req->memory_mib;
-	if (req->nat >= 0 && req->nat != out->nat) {
-		out->nat = req->nat;
-		if (strcmp(out->state, "running") == 0 && vmnet_set_nat(d, out, req->nat, e) < 0) {
-			err_wrap(e, "vm set %s", out->name);
-			goto out;
-		}
-	}
-	pthread_mutex_lock(&d->lock);
-	ret = store_vm_update(d->store, out, e);
-	pthread_mutex_unlock(&d->lock);
-	if (ret == 0)
-		events_vm(d, "vm.updated", out);
+	c.nat_changed = req->nat >= 0 && req->nat != out->nat;
+	if (vm_update(d, out->id, set_edit, &c, out, e) < 0 || set_live_nat(d, out, &c, e) < 0)
+		goto out;
+	ret = 0;
 out:
+	if (offline)
+		vm_busy_release(d, out->id);
 	free(log);
-	return ret;
+	return ret < 0 ? err_wrap(e, "vm set %s", name) : 0;
+}
+
+/* Records a VM found without its VMM as stopped (and why). */
+static void reconcile_stopped(struct daemon *d, const struct store_vm *vm, const char *last_exit,
+			      const char *last_error)
+{
+	struct vm_exit x = {.pid = vm->pid};
+	struct store_vm out;
+	struct err e;
+
+	snprintf(x.last_exit, sizeof(x.last_exit), "%s", last_exit);
+	snprintf(x.last_error, sizeof(x.last_error), "%s", last_error);
+	log_info(d->log, "vm found stopped", LF_S("vm", vm->name),
+		 LF_S("stage", vm_state_name(vm->state)));
+	/* A failed write is logged by vm_update; the next start tries again. */
+	vm_update(d, vm->id, vm_exit_edit, &x, &out, &e);
 }
 
 /* One VM found in a transitional or running state at startup. */
@@ -142,43 +265,34 @@ static void reconcile_one(struct daemon *d, struct store_vm *vm)
 	struct err e;
 
 	vm_files_get(d, vm, &f);
-	if (strcmp(vm->state, "creating") == 0 || strcmp(vm->state, "deleting") == 0) {
+	if (vm->state == VM_STATE_CREATING || vm->state == VM_STATE_DELETING) {
+		struct delete_ctx c = {.resume = 1};
+
 		log_warn(d->log, "finishing an interrupted operation", LF_S("vm", vm->name),
-			 LF_S("stage", vm->state));
-		snprintf(vm->state, sizeof(vm->state), "deleting");
-		if (finish_delete(d, vm, &e) < 0)
+			 LF_S("stage", vm_state_name(vm->state)));
+		if (delete_claim(d, vm->id, &c, vm, &e) < 0 || !c.go || finish_delete(d, vm, &e) < 0)
 			log_error(d->log, "cleanup failed", LF_S("vm", vm->name), LF_S("error", e.msg));
 		return;
 	}
-	if (alive && strcmp(vm->state, "starting") != 0) {
+	if (alive && vm->state != VM_STATE_STARTING) {
 		log_info(d->log, "re-adopted running VM", LF_S("vm", vm->name),
 			 LF_I("pid", vm->pid));
 		if (sup_watch(d, vm->id, (pid_t)vm->pid, 0,
 			      vm_driver(vm)->poweroff_keeps_running ? f.console_log : NULL, &e) < 0)
 			log_error(d->log, "cannot watch VMM", LF_S("vm", vm->name),
 				  LF_S("error", e.msg));
-		if (strcmp(vm->state, "stopping") == 0)
+		if (vm->state == VM_STATE_STOPPING)
 			kill((pid_t)vm->pid, SIGTERM); /* finish the interrupted stop */
 		return;
 	}
-	if (alive) {
-		/* Interrupted mid-boot: its configuration is unknown, start over. */
-		kill((pid_t)vm->pid, SIGKILL);
-		snprintf(vm->last_error, sizeof(vm->last_error),
-			 "the daemon stopped while this VM was starting; start it again");
-	} else if (strcmp(vm->state, "stopped") != 0) {
-		snprintf(vm->last_exit, sizeof(vm->last_exit), "exited while the daemon was down");
-	}
+	if (alive)
+		kill((pid_t)vm->pid, SIGKILL); /* mid-boot: its configuration is unknown */
 	vm_driver(vm)->cleanup(&(struct vmm_config){.vm_id = vm->id, .api_sock = f.api_sock});
-	if (strcmp(vm->state, "stopped") != 0)
-		log_info(d->log, "vm found stopped", LF_S("vm", vm->name),
-			 LF_S("stage", vm->state));
-	vm->pid = 0;
-	vm->pid_start = 0;
-	snprintf(vm->state, sizeof(vm->state), "stopped");
-	pthread_mutex_lock(&d->lock);
-	store_vm_update(d->store, vm, NULL);
-	pthread_mutex_unlock(&d->lock);
+	if (alive)
+		reconcile_stopped(d, vm, "",
+				  "the daemon stopped while this VM was starting; start it again");
+	else if (vm->state != VM_STATE_STOPPED)
+		reconcile_stopped(d, vm, "exited while the daemon was down", "");
 }
 
 void vm_reconcile(struct daemon *d)

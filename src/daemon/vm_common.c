@@ -1,4 +1,5 @@
-/* vm_common: VM file layout, JSON view, driver lookup, signal names. */
+/* vm_common: VM file layout, JSON view, state refusals, driver lookup,
+ * signal names. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,17 +29,26 @@ const struct vmm_driver *vm_driver(const struct store_vm *vm)
 	return drv ? drv : &vmm_firecracker;
 }
 
-json_t *vm_to_json(const struct daemon *d, const struct store_vm *vm)
+/* The view shows what the daemon knows, not only what the database holds:
+ * a VMM exit that the database refused to record (full disk) reads as
+ * stopped. That knowledge, rather than a check of the pid, because it
+ * changes at the moment the daemon has handled the exit (network down,
+ * last_exit known); a pid check would show "stopped" before that. */
+json_t *vm_to_json(struct daemon *d, const struct store_vm *rec)
 {
+	struct store_vm view = *rec, *vm = &view;
 	struct vm_files f;
 	long long ap = 0, al = 0, wap = 0, wal = 0;
 	json_t *o;
 
+	pthread_mutex_lock(&d->lock);
+	vm_view_locked(d, vm);
+	pthread_mutex_unlock(&d->lock);
 	vm_files_get(d, vm, &f);
 	fs_sizes(f.overlay, &ap, &al, NULL);
 	fs_sizes(f.work, &wap, &wal, NULL);
 	o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:s, s:s, s:s, s:s, s:I, s:I}",
-		      "id", vm->id, "name", vm->name, "state", vm->state, "vcpu",
+		      "id", vm->id, "name", vm->name, "state", vm_state_name(vm->state), "vcpu",
 		      (json_int_t)vm->vcpu, "memory_mib", (json_int_t)vm->memory_mib, "disk_size",
 		      (json_int_t)vm->disk_size, "overlay_size", (json_int_t)vm->overlay_size,
 		      "nat", vm->nat, "address", vm->address, "mac", vm->mac, "vmm", vm->vmm,
@@ -46,7 +56,7 @@ json_t *vm_to_json(const struct daemon *d, const struct store_vm *vm)
 		      (json_int_t)vm->created_at);
 	json_object_set_new(o, "started_at", json_integer(vm->started_at));
 	json_object_set_new(o, "uptime_s",
-			    json_integer(strcmp(vm->state, "running") == 0 && vm->started_at
+			    json_integer(vm->state == VM_STATE_RUNNING && vm->started_at
 						 ? (json_int_t)(time(NULL) - vm->started_at)
 						 : 0));
 	json_object_set_new(o, "last_error", json_string(vm->last_error));
@@ -78,6 +88,36 @@ json_t *vm_to_json(const struct daemon *d, const struct store_vm *vm)
 		json_object_set_new(o, "dns_name", json_string(dns));
 	}
 	return o;
+}
+
+int vm_refuse(struct err *e, const struct store_vm *vm)
+{
+	const char *n = vm->name;
+
+	err_set(e, ERR_BAD_STATE, "the VM is %s", vm_state_name(vm->state));
+	switch (vm->state) {
+	case VM_STATE_CREATING:
+		err_hint(e, "it is still being created: wait for `banger vm create` to finish");
+		break;
+	case VM_STATE_DELETING:
+		err_hint(e, "it is being deleted; make a new one with `banger vm create`");
+		break;
+	case VM_STATE_STARTING:
+		err_hint(e, "wait for it to finish starting (`banger vm show %s`), then try again", n);
+		break;
+	case VM_STATE_STOPPING:
+		err_hint(e, "wait for it to stop (`banger vm show %s`), then try again", n);
+		break;
+	case VM_STATE_RUNNING:
+		err_hint(e, "stop it first: banger vm stop %s", n);
+		break;
+	case VM_STATE_STOPPED:
+		err_hint(e, "start it first: banger vm start %s", n);
+		break;
+	default:
+		break;
+	}
+	return -1;
 }
 
 static const struct {

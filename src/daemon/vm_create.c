@@ -74,7 +74,7 @@ static int validate(struct daemon *d, const struct vm_create_req *req, struct st
 				    "with `banger image register --name default ...`");
 		return -1;
 	}
-	if (strcmp(img->state, "ready") != 0)
+	if (strcmp(img->state, "ready") != 0) /* image states are not VM states */
 		return err_set(e, ERR_BAD_STATE, "image %s is still being built", img->name);
 	if (fs_check_readable(img->rootfs, "image rootfs", e) < 0 ||
 	    fs_check_readable(img->kernel, "image kernel", e) < 0 ||
@@ -169,18 +169,49 @@ out:
 	return ret;
 }
 
+/* The disks are made: the VM exists, stopped. */
+static int created_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e)
+{
+	(void)busy;
+	(void)arg;
+	if (vm->state != VM_STATE_CREATING)
+		return vm_refuse(e, vm);
+	vm->state = VM_STATE_STOPPED;
+	return 0;
+}
+
+/* Undoes a create that failed after its record was written: files first
+ * (on a full disk that frees the space the record's removal may need). A
+ * record that cannot be removed stays "creating" for reconcile to finish. */
+static void unmake(struct daemon *d, const struct store_vm *vm, const struct vm_files *f)
+{
+	struct err e;
+	int ret;
+
+	err_clear(&e);
+	if (fs_rm_rf(f->dir, &e) < 0)
+		log_error(d->log, "cannot remove the VM directory", LF_S("vm", vm->name),
+			  LF_S("path", f->dir), LF_S("error", e.msg));
+	pthread_mutex_lock(&d->lock);
+	ret = store_vm_delete(d->store, vm->id, &e);
+	pthread_cond_broadcast(&d->changed);
+	pthread_mutex_unlock(&d->lock);
+	if (ret < 0)
+		log_error(d->log, "cannot remove the record of a failed create", LF_S("vm", vm->name),
+			  LF_S("vm_id", vm->id), LF_S("error", e.msg));
+}
+
 int vm_create(struct daemon *d, const struct vm_create_req *req, struct stream *prog,
 	      struct store_vm *out, struct err *e)
 {
 	struct store_vm vm = {0};
 	struct store_image img;
 	struct vm_files f;
-	struct err e2;
 	long long t0 = mono_ms();
 
 	if (validate(d, req, &vm, &img, e) < 0)
 		return err_wrap(e, "vm create%s%s", req->name ? " " : "", req->name ? req->name : "");
-	snprintf(vm.state, sizeof(vm.state), "creating");
+	vm.state = VM_STATE_CREATING;
 	vm.created_at = (long long)time(NULL);
 	if (record(d, &vm, e) < 0)
 		return err_wrap(e, "vm create %s", vm.name);
@@ -188,17 +219,10 @@ int vm_create(struct daemon *d, const struct vm_create_req *req, struct stream *
 	log_info(d->log, "vm create", LF_S("vm", vm.name), LF_S("vm_id", vm.id),
 		 LF_S("stage", "disks"), LF_S("path", f.dir));
 	progress(prog, "creating disks");
-	if (fs_mkdir_p(f.dir, 0700, e) < 0 || make_disks(d, &vm, &f, e) < 0)
+	if (fs_mkdir_p(f.dir, 0700, e) < 0 || make_disks(d, &vm, &f, e) < 0 ||
+	    vm_update(d, vm.id, created_edit, NULL, &vm, e) < 0)
 		goto fail;
-	pthread_mutex_lock(&d->lock);
-	snprintf(vm.state, sizeof(vm.state), "stopped");
-	if (store_vm_update(d->store, &vm, e) < 0) {
-		pthread_mutex_unlock(&d->lock);
-		goto fail;
-	}
-	pthread_mutex_unlock(&d->lock);
 	ssh_known_hosts_sync(d, NULL);
-	events_vm(d, "vm.created", &vm);
 	log_info(d->log, "vm created", LF_S("vm", vm.name), LF_S("vm_id", vm.id),
 		 LF_I("duration_ms", mono_ms() - t0));
 	*out = vm;
@@ -209,9 +233,8 @@ int vm_create(struct daemon *d, const struct vm_create_req *req, struct stream *
 fail:
 	log_error(d->log, "vm create failed", LF_S("vm", vm.name), LF_S("vm_id", vm.id),
 		  LF_S("error", e->msg));
-	fs_rm_rf(f.dir, NULL);
-	pthread_mutex_lock(&d->lock);
-	store_vm_delete(d->store, vm.id, &e2);
-	pthread_mutex_unlock(&d->lock);
+	unmake(d, &vm, &f);
+	if (fs_err_is_nospace(e))
+		fs_err_nospace(e, d->paths.state_dir);
 	return err_wrap(e, "vm create %s", vm.name);
 }

@@ -36,7 +36,7 @@ static int dns_lookup(void *ctx, const char *name, uint32_t *ipv4)
 	struct in_addr a;
 
 	if (store_vm_get(d->store, name, &vm, NULL) < 0 || strcmp(vm.name, name) != 0 ||
-	    strcmp(vm.state, "running") != 0 || !vm.address[0] ||
+	    vm.state != VM_STATE_RUNNING || !vm.address[0] ||
 	    inet_pton(AF_INET, vm.address, &a) != 1)
 		return 0;
 	*ipv4 = a.s_addr; /* network byte order, as dns_lookup_fn wants */
@@ -272,7 +272,7 @@ void vmnet_reconcile(struct daemon *d)
 	for (size_t i = 0; i < nvms; i++) {
 		char tap[NET_IFNAME_MAX];
 
-		if (strcmp(vms[i].state, "running") && strcmp(vms[i].state, "stopping"))
+		if (!vm_state_has_vmm(vms[i].state))
 			continue;
 		net_tap_name(vms[i].id, tap);
 		net_list_add(&keep_tap, tap);

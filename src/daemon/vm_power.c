@@ -18,50 +18,61 @@
 #include "util/fs.h"
 #include "util/proc.h"
 
-/* Updates a VM record under the daemon lock. */
-static int save(struct daemon *d, const struct store_vm *vm, struct err *e)
+/* vm start: a stopped VM starts; a running one is already where the user
+ * wants it (success, nothing written). */
+static int start_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e)
 {
-	int ret;
-
-	pthread_mutex_lock(&d->lock);
-	ret = store_vm_update(d->store, vm, e);
-	pthread_cond_broadcast(&d->changed);
-	pthread_mutex_unlock(&d->lock);
-	return ret;
-}
-
-static void set_state(struct store_vm *vm, const char *state)
-{
-	snprintf(vm->state, sizeof(vm->state), "%s", state);
-}
-
-/* Moves a VM from one of the `from` states to `to`, atomically. */
-static int transition(struct daemon *d, const char *name, const char *const *from, const char *to,
-		      struct store_vm *vm, struct err *e)
-{
-	int ok = 0;
-
-	pthread_mutex_lock(&d->lock);
-	if (store_vm_get(d->store, name, vm, e) < 0) {
-		pthread_mutex_unlock(&d->lock);
-		return -1;
-	}
-	for (; *from; from++)
-		if (strcmp(vm->state, *from) == 0)
-			ok = 1;
-	if (!ok) {
-		pthread_mutex_unlock(&d->lock);
-		return err_set(e, ERR_BAD_STATE, "VM %s is %s", vm->name, vm->state);
-	}
-	set_state(vm, to);
-	if (store_vm_update(d->store, vm, e) < 0) {
-		pthread_mutex_unlock(&d->lock);
-		return -1;
-	}
-	pthread_cond_broadcast(&d->changed);
-	pthread_mutex_unlock(&d->lock);
-	events_vm(d, "vm.state", vm);
+	(void)busy;
+	(void)arg;
+	if (vm->state == VM_STATE_RUNNING)
+		return VM_EDIT_SKIP;
+	if (vm->state != VM_STATE_STOPPED)
+		return vm_refuse(e, vm);
+	vm->state = VM_STATE_STARTING;
 	return 0;
+}
+
+/* What boot learnt, written when the VMM is configured and running. */
+struct booted {
+	struct vmm_proc p;
+	const char *accel;
+};
+
+static int running_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e)
+{
+	const struct booted *b = arg;
+
+	(void)busy;
+	if (vm->state != VM_STATE_STARTING)
+		return vm_refuse(e, vm);
+	vm->state = VM_STATE_RUNNING;
+	vm->pid = b->p.pid;
+	vm->pid_start = b->p.start_time;
+	vm->started_at = (long long)time(NULL);
+	vm->last_error[0] = '\0';
+	snprintf(vm->accel, sizeof(vm->accel), "%s", b->accel);
+	return 0;
+}
+
+/* Writes the end of a boot that failed, and keeps it in memory when the
+ * database refuses it, to retry later. Returns -1 (e filled) in that case. */
+static int record_exit(struct daemon *d, const struct store_vm *vm, const struct vm_exit *x,
+		       struct err *e)
+{
+	struct store_vm out;
+	int rc;
+
+	pthread_mutex_lock(&d->lock);
+	rc = vm_update_locked(d, vm->id, vm_exit_edit, (void *)x, &out, e);
+	if (rc < 0) {
+		vm_exit_pending_locked(d, vm, x);
+		pthread_cond_broadcast(&d->changed);
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (rc < 0)
+		events_vm(d, "vm.state", vm); /* the view shows the pending exit */
+	vm_update_publish(d, rc, &out);
+	return rc < 0 ? -1 : 0;
 }
 
 static void fill_config(struct daemon *d, const struct store_vm *vm, const struct store_image *img,
@@ -92,8 +103,8 @@ static void fill_config(struct daemon *d, const struct store_vm *vm, const struc
 	c->log = d->log;
 }
 
-/* Boots a VM that is in state "starting". On failure it is "stopped" with
- * last_error set. */
+/* Boots a VM that is in state "starting" (vm is that record). On failure it
+ * is "stopped" with last_error set. */
 static int boot(struct daemon *d, struct store_vm *vm, struct err *e)
 {
 	const struct vmm_driver *drv = vm_driver(vm);
@@ -103,8 +114,9 @@ static int boot(struct daemon *d, struct store_vm *vm, struct err *e)
 	struct vmm_proc p = {0};
 	struct buf args = BUF_INIT;
 	char tap[32] = "", *bin = NULL;
-	long long t0 = mono_ms();
-	struct err e2;
+	long long t0 = mono_ms(), exit_pid = 0;
+	struct vm_exit x = {0};
+	int rc;
 
 	vm_files_get(d, vm, &f);
 	if (store_image_get(d->store, vm->image_id, &img, e) < 0)
@@ -128,22 +140,26 @@ static int boot(struct daemon *d, struct store_vm *vm, struct err *e)
 		vmnet_down(d, vm);
 		goto fail;
 	}
+	/* Recorded and watched under one hold of the lock: the exit of this pid
+	 * cannot be handled before the record says it runs. */
 	pthread_mutex_lock(&d->lock);
-	vm->pid = p.pid;
-	vm->pid_start = p.start_time;
-	vm->started_at = (long long)time(NULL);
-	vm->last_error[0] = '\0';
-	set_state(vm, "running");
-	if (store_vm_update(d->store, vm, e) < 0 ||
-	    sup_watch(d, vm->id, p.pid, 1,
+	rc = vm_update_locked(d, vm->id, running_edit, &(struct booted){p, vm->accel}, vm, e);
+	if (rc < 0) {
+		pthread_mutex_unlock(&d->lock);
+		kill(p.pid, SIGKILL);
+		vmnet_down(d, vm);
+		goto fail;
+	}
+	if (sup_watch(d, vm->id, p.pid, 1,
 		      drv->poweroff_keeps_running ? f.console_log : NULL, e) < 0) {
 		pthread_mutex_unlock(&d->lock);
 		kill(p.pid, SIGKILL);
+		vmnet_down(d, vm);
+		exit_pid = p.pid;
 		goto fail;
 	}
-	pthread_cond_broadcast(&d->changed);
 	pthread_mutex_unlock(&d->lock);
-	events_vm(d, "vm.state", vm);
+	vm_update_publish(d, rc, vm);
 	log_info(d->log, "vm running", LF_S("vm", vm->name), LF_S("vm_id", vm->id),
 		 LF_I("pid", p.pid), LF_I("duration_ms", mono_ms() - t0));
 	buf_free(&args);
@@ -158,12 +174,21 @@ fail:
 		char msg[ERR_MSG_MAX];
 
 		err_format(e, msg, sizeof(msg));
-		snprintf(vm->last_error, sizeof(vm->last_error), "%s", msg);
+		snprintf(x.last_error, sizeof(x.last_error), "%s", msg);
 	}
-	vm->pid = 0;
-	set_state(vm, "stopped");
-	save(d, vm, &e2);
-	events_vm(d, "vm.state", vm);
+	x.pid = exit_pid;
+	{
+		struct err e2;
+
+		err_clear(&e2);
+		if (record_exit(d, vm, &x, &e2) < 0) {
+			char hint[ERR_AUX_MAX];
+
+			snprintf(hint, sizeof(hint), "%s", e->hint);
+			err_hint(e, "%s%sthe VM's record could not be updated either: %s", hint,
+				 hint[0] ? "; " : "", e2.msg);
+		}
+	}
 	buf_free(&args);
 	free(bin);
 	return -1;
@@ -171,13 +196,10 @@ fail:
 
 int vm_start(struct daemon *d, const char *name, struct store_vm *out, struct err *e)
 {
-	static const char *const from[] = {"stopped", NULL};
-
-	if (transition(d, name, from, "starting", out, e) < 0) {
-		if (e->code == ERR_BAD_STATE && strcmp(out->state, "running") == 0)
-			return err_clear(e), 0;
+	if (vm_update(d, name, start_edit, NULL, out, e) < 0)
 		return err_wrap(e, "vm start %s", name);
-	}
+	if (out->state == VM_STATE_RUNNING)
+		return 0;
 	if (boot(d, out, e) < 0)
 		return err_wrap(e, "vm start %s", out->name);
 	return 0;
@@ -196,8 +218,8 @@ static int wait_stopped(struct daemon *d, const char *id, int timeout_ms)
 		struct timespec ts;
 		long long left;
 
-		if (store_vm_get(d->store, id, &vm, NULL) < 0 ||
-		    (strcmp(vm.state, "stopping") && strcmp(vm.state, "running"))) {
+		if (store_vm_get(d->store, id, &vm, NULL) < 0 || !vm_state_has_vmm(vm.state) ||
+		    vm_exit_is_pending_locked(d, id)) {
 			gone = 1;
 			break;
 		}
@@ -257,15 +279,25 @@ done:
 	return 0;
 }
 
+/* vm stop: a running VM stops; a stopped one already is (success). */
+static int stop_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e)
+{
+	(void)busy;
+	(void)arg;
+	if (vm->state == VM_STATE_STOPPED)
+		return VM_EDIT_SKIP;
+	if (vm->state != VM_STATE_RUNNING)
+		return vm_refuse(e, vm);
+	vm->state = VM_STATE_STOPPING;
+	return 0;
+}
+
 int vm_stop(struct daemon *d, const char *name, struct store_vm *out, struct err *e)
 {
-	static const char *const from[] = {"running", NULL};
-
-	if (transition(d, name, from, "stopping", out, e) < 0) {
-		if (e->code == ERR_BAD_STATE && strcmp(out->state, "stopped") == 0)
-			return err_clear(e), 0;
+	if (vm_update(d, name, stop_edit, NULL, out, e) < 0)
 		return err_wrap(e, "vm stop %s", name);
-	}
+	if (out->state == VM_STATE_STOPPED)
+		return 0;
 	if (escalate(d, out, e) < 0)
 		return err_wrap(e, "vm stop %s", out->name);
 	return store_vm_get(d->store, out->id, out, e);
@@ -278,19 +310,34 @@ int vm_restart(struct daemon *d, const char *name, struct store_vm *out, struct 
 	return vm_start(d, out->id, out, e);
 }
 
-int vm_kill(struct daemon *d, const char *name, int sig, struct store_vm *out, struct err *e)
+/* vm kill: records who ends the VMM (and "stopping" for a signal that ends
+ * it) before the signal goes out, in one write. */
+static int kill_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e)
 {
-	static const char *const from[] = {"running", "stopping", NULL};
+	int sig = *(const int *)arg;
 	int ends = sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == SIGQUIT ||
 		   sig == SIGHUP;
 
-	if (transition(d, name, from, ends ? "stopping" : "running", out, e) < 0)
-		return err_wrap(e, "vm kill %s", name);
-	if (!proc_alive((pid_t)out->pid, out->pid_start))
-		return err_set(e, ERR_BAD_STATE, "vm kill %s: the VMM is not running", out->name);
-	snprintf(out->last_exit, sizeof(out->last_exit), "killed with %s by the user",
+	(void)busy;
+	if (!vm_state_has_vmm(vm->state))
+		return vm_refuse(e, vm);
+	if (!proc_alive((pid_t)vm->pid, vm->pid_start))
+		return err_set(e, ERR_BAD_STATE, "the VMM is not running");
+	if (!ends)
+		return VM_EDIT_SKIP; /* nothing to record: the VM goes on */
+	vm->state = VM_STATE_STOPPING;
+	snprintf(vm->last_exit, sizeof(vm->last_exit), "killed with %s by the user",
 		 strsignal(sig));
-	save(d, out, NULL);
+	return 0;
+}
+
+int vm_kill(struct daemon *d, const char *name, int sig, struct store_vm *out, struct err *e)
+{
+	int ends = sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == SIGQUIT ||
+		   sig == SIGHUP;
+
+	if (vm_update(d, name, kill_edit, &sig, out, e) < 0)
+		return err_wrap(e, "vm kill %s", name);
 	if (kill((pid_t)out->pid, sig) < 0)
 		return err_errno(e, errno, "vm kill %s", out->name);
 	log_info(d->log, "vm kill", LF_S("vm", out->name), LF_I("signal", sig));
@@ -341,25 +388,29 @@ static int console_has(const char *path, const char *needle)
 	return found;
 }
 
-void vm_on_exit(struct daemon *d, const char *vm_id, int status)
-{
-	struct store_vm vm;
-	struct vm_files f;
-	const struct vmm_driver *drv;
-	int reboot = 0;
-	char how[64];
+/* What an exit means, decided on the record read under the lock. */
+struct exit_ctx {
+	struct daemon *d;
+	int status;
+	int reboot;
+	enum vm_state from;
+	struct vm_exit x;
+};
 
-	/* The network goes before the VM reads as stopped: a `vm stop` that has
-	 * returned, or a `vm start` that follows, must not race with it. */
-	if (store_vm_get(d->store, vm_id, &vm, NULL) == 0)
-		vmnet_down(d, &vm);
-	pthread_mutex_lock(&d->lock);
-	if (store_vm_get(d->store, vm_id, &vm, NULL) < 0) {
-		pthread_mutex_unlock(&d->lock);
-		return;
-	}
-	drv = vm_driver(&vm);
-	vm_files_get(d, &vm, &f);
+static int exit_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e)
+{
+	struct exit_ctx *c = arg;
+	const struct vmm_driver *drv = vm_driver(vm);
+	struct vm_files f;
+	char how[64];
+	int status = c->status;
+
+	(void)busy;
+	(void)e;
+	if (!vm_state_has_vmm(vm->state))
+		return VM_EDIT_SKIP; /* its end is already recorded */
+	c->from = vm->state;
+	vm_files_get(c->d, vm, &f);
 	if (status < 0)
 		snprintf(how, sizeof(how), "exited");
 	else if (status > 128)
@@ -367,37 +418,79 @@ void vm_on_exit(struct daemon *d, const char *vm_id, int status)
 			 strsignal(status - 128));
 	else
 		snprintf(how, sizeof(how), "exited with status %d", status);
-	if (strcmp(vm.state, "stopping") == 0) {
-		if (!vm.last_exit[0])
-			snprintf(vm.last_exit, sizeof(vm.last_exit), "stopped by banger");
-	} else if (strcmp(vm.state, "running") == 0 && status == 0 &&
-		   console_has(f.console_log, "Kernel panic")) {
-		snprintf(vm.last_error, sizeof(vm.last_error),
+	if (vm->state == VM_STATE_STOPPING) {
+		if (!vm->last_exit[0])
+			snprintf(vm->last_exit, sizeof(vm->last_exit), "stopped by banger");
+	} else if (status == 0 && console_has(f.console_log, "Kernel panic")) {
+		snprintf(vm->last_error, sizeof(vm->last_error),
 			 "the guest kernel panicked (see %s)", f.console_log);
-		snprintf(vm.last_exit, sizeof(vm.last_exit), "guest kernel panic");
-	} else if (strcmp(vm.state, "running") == 0 && status == 0 &&
+		snprintf(vm->last_exit, sizeof(vm->last_exit), "guest kernel panic");
+	} else if (status == 0 &&
 		   (drv->exit0_is_reboot || console_has(f.console_log, "reboot: Restarting system"))) {
 		/* Firecracker exits 0 when the guest reboots; QEMU too with -no-reboot. */
-		reboot = 1;
-		snprintf(vm.last_exit, sizeof(vm.last_exit), "guest rebooted");
-	} else if (strcmp(vm.state, "running") == 0 && status == 0) {
-		snprintf(vm.last_exit, sizeof(vm.last_exit), "guest powered off");
-	} else if (strcmp(vm.state, "running") == 0) {
-		snprintf(vm.last_error, sizeof(vm.last_error), "%s %s (see %s)", drv->name, how,
+		c->reboot = 1;
+		snprintf(vm->last_exit, sizeof(vm->last_exit), "guest rebooted");
+	} else if (status == 0) {
+		snprintf(vm->last_exit, sizeof(vm->last_exit), "guest powered off");
+	} else {
+		snprintf(vm->last_error, sizeof(vm->last_error), "%s %s (see %s)", drv->name, how,
 			 f.console_log);
-		snprintf(vm.last_exit, sizeof(vm.last_exit), "%s %s", drv->name, how);
+		snprintf(vm->last_exit, sizeof(vm->last_exit), "%s %s", drv->name, how);
 	}
-	log_info(d->log, "vm exited", LF_S("vm", vm.name), LF_S("vm_id", vm.id),
-		 LF_I("status", status), LF_S("stage", vm.state), LF_S("error", vm.last_error));
-	drv->cleanup(&(struct vmm_config){.vm_id = vm.id, .api_sock = f.api_sock});
-	vm.pid = 0;
-	vm.pid_start = 0;
-	set_state(&vm, "stopped");
-	store_vm_update(d->store, &vm, NULL);
-	pthread_cond_broadcast(&d->changed);
+	/* Kept in case the database refuses the write. */
+	c->x.pid = vm->pid;
+	snprintf(c->x.last_exit, sizeof(c->x.last_exit), "%s", vm->last_exit);
+	snprintf(c->x.last_error, sizeof(c->x.last_error), "%s", vm->last_error);
+	vm->state = VM_STATE_STOPPED;
+	vm->pid = 0;
+	vm->pid_start = 0;
+	return 0;
+}
+
+/* Removes the VMM's leftovers (API socket) before the VM reads as stopped,
+ * so that they cannot be mistaken for those of the next start. d->lock held. */
+static void exit_cleanup_locked(struct daemon *d, const char *vm_id)
+{
+	struct store_vm vm;
+	struct vm_files f;
+
+	if (store_vm_get(d->store, vm_id, &vm, NULL) < 0 || !vm_state_has_vmm(vm.state))
+		return;
+	vm_files_get(d, &vm, &f);
+	vm_driver(&vm)->cleanup(&(struct vmm_config){.vm_id = vm.id, .api_sock = f.api_sock});
+}
+
+void vm_on_exit(struct daemon *d, const char *vm_id, int status)
+{
+	struct store_vm vm, out;
+	struct exit_ctx c = {.d = d, .status = status, .from = VM_STATE_COUNT};
+	struct err e;
+	int rc;
+
+	/* The network goes before the VM reads as stopped: a `vm stop` that has
+	 * returned, or a `vm start` that follows, must not race with it. */
+	if (store_vm_get(d->store, vm_id, &vm, NULL) < 0)
+		return;
+	vmnet_down(d, &vm);
+	pthread_mutex_lock(&d->lock);
+	exit_cleanup_locked(d, vm_id);
+	rc = vm_update_locked(d, vm_id, exit_edit, &c, &out, &e);
+	if (rc < 0 && c.from != VM_STATE_COUNT) {
+		/* Logged by vm_update; kept so that the API shows the VM stopped and
+		 * the next write (or reconcile after a restart) records it. */
+		vm_exit_pending_locked(d, &vm, &c.x);
+		pthread_cond_broadcast(&d->changed);
+	}
 	pthread_mutex_unlock(&d->lock);
-	events_vm(d, "vm.state", &vm);
-	if (reboot && !d->shutting_down) {
+	vm_update_publish(d, rc, &out);
+	if (rc < 0 && c.from != VM_STATE_COUNT)
+		events_vm(d, "vm.state", &vm); /* the view shows the pending exit */
+	if (c.from == VM_STATE_COUNT)
+		return;
+	log_info(d->log, "vm exited", LF_S("vm", vm.name), LF_S("vm_id", vm.id),
+		 LF_I("status", status), LF_S("stage", vm_state_name(c.from)),
+		 LF_S("error", c.x.last_error));
+	if (c.reboot && !d->shutting_down) {
 		void **arg = xmalloc(2 * sizeof(void *));
 		pthread_t t;
 
@@ -408,20 +501,30 @@ void vm_on_exit(struct daemon *d, const char *vm_id, int status)
 	}
 }
 
+/* Firecracker on x86 keeps running after a guest poweroff: the VM goes to
+ * stopping, then its VMM is ended. */
+static int poweroff_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e)
+{
+	(void)busy;
+	(void)e;
+	if (vm->state != VM_STATE_RUNNING)
+		return VM_EDIT_SKIP;
+	*(int *)arg = 1;
+	vm->state = VM_STATE_STOPPING;
+	snprintf(vm->last_exit, sizeof(vm->last_exit), "guest powered off");
+	return 0;
+}
+
 void vm_on_poweroff(struct daemon *d, const char *vm_id)
 {
 	struct store_vm vm;
+	struct err e;
+	int mine = 0;
 
-	pthread_mutex_lock(&d->lock);
-	if (store_vm_get(d->store, vm_id, &vm, NULL) < 0 || strcmp(vm.state, "running") != 0) {
-		pthread_mutex_unlock(&d->lock);
+	/* A failed write is logged by vm_update; the VMM is then left running
+	 * (its exit would read as a reboot), for `vm stop` to end. */
+	if (vm_update(d, vm_id, poweroff_edit, &mine, &vm, &e) < 0 || !mine)
 		return;
-	}
-	/* Firecracker on x86 keeps running after a guest poweroff: end it. */
-	set_state(&vm, "stopping");
-	snprintf(vm.last_exit, sizeof(vm.last_exit), "guest powered off");
-	store_vm_update(d->store, &vm, NULL);
-	pthread_mutex_unlock(&d->lock);
 	log_info(d->log, "guest powered off, stopping its VMM", LF_S("vm", vm.name),
 		 LF_S("vm_id", vm.id));
 	if (proc_alive((pid_t)vm.pid, vm.pid_start))

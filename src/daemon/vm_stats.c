@@ -48,7 +48,7 @@ static json_t *vmm_metrics(const struct store_vm *vm, const struct vm_files *f, 
 
 	if (!drv->read_metrics)
 		return json_null();
-	if (flush && strcmp(vm->state, "running") == 0 && drv->flush_metrics)
+	if (flush && vm->state == VM_STATE_RUNNING && drv->flush_metrics)
 		drv->flush_metrics(f->api_sock, NULL);
 	if (drv->read_metrics(f->metrics, &m, NULL) < 0)
 		return json_null();
@@ -72,10 +72,11 @@ int vm_stats(struct daemon *d, const char *name, int flush, json_t **out, struct
 	if (store_vm_get(d->store, name, &vm, e) < 0)
 		return err_wrap(e, "vm stats %s", name);
 	vm_files_get(d, &vm, &f);
-	running = strcmp(vm.state, "running") == 0 && proc_alive((pid_t)vm.pid, vm.pid_start);
+	running = vm.state == VM_STATE_RUNNING && proc_alive((pid_t)vm.pid, vm.pid_start);
 	if (running)
 		cpu = cpu_percent((pid_t)vm.pid, &rss);
-	*out = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "name", vm.name, "state", vm.state,
+	*out = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "name", vm.name, "state",
+			 vm_state_name(vm.state),
 			 "uptime_s",
 			 (json_int_t)(running && vm.started_at ? time(NULL) - vm.started_at : 0),
 			 "pid", (json_int_t)(running ? vm.pid : 0), "vcpu", (json_int_t)vm.vcpu,

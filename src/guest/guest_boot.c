@@ -49,9 +49,13 @@ int guest_boot_read_cmdline(char *buf, size_t cap, struct err *e)
 	if (fd < 0)
 		return err_errno(e, errno, "open /proc/cmdline");
 	n = read(fd, buf, cap - 1);
+	if (n < 0) {
+		int errnum = errno; /* before close() may change it */
+
+		close(fd);
+		return err_errno(e, errnum, "read /proc/cmdline");
+	}
 	close(fd);
-	if (n < 0)
-		return err_errno(e, errno, "read /proc/cmdline");
 	buf[n] = '\0';
 	return 0;
 }

@@ -273,9 +273,11 @@ static int make_ext4(struct build *b, struct err *e)
 		struct stat st;
 
 		if (fd < 0 || fstat(fd, &st) < 0) {
+			int errnum = errno; /* before close() may change it */
+
 			if (fd >= 0)
 				close(fd);
-			err_errno(e, errno, "open %s", b->tree);
+			err_errno(e, errnum, "open %s", b->tree);
 			goto out;
 		}
 		tally_dir(fd, st.st_dev, &t);

@@ -1,15 +1,19 @@
 /* store: see store.h. */
 #include "store/store.h"
 
+#include <errno.h>
+#include <libgen.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/fs.h"
 
 struct store {
 	sqlite3 *db;
+	char *dir; /* the state directory (the database's), named by "disk full" errors */
 };
 
 /* Forward migrations; migrations[i] takes the schema from version i to i+1. */
@@ -33,26 +37,26 @@ static const char *const migrations[] = {
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
+/* Fills e from the connection's last error. A full file system is one
+ * message whatever SQLite was doing: SQLITE_FULL is how its unix VFS reports
+ * a write()'s ENOSPC, and an I/O error (WAL or shm growth) can carry ENOSPC
+ * as the system errno. */
 static int db_err(struct store *s, struct err *e, const char *what)
 {
 	int rc = sqlite3_extended_errcode(s->db);
 
+	if ((rc & 0xff) == SQLITE_FULL ||
+	    ((rc & 0xff) == SQLITE_IOERR && sqlite3_system_errno(s->db) == ENOSPC))
+		return fs_err_nospace(e, s->dir);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return err_set(e, ERR_CONFLICT, "%s: %s", what, sqlite3_errmsg(s->db));
-	if ((rc & 0xff) == SQLITE_FULL)
-		return err_set(e, ERR_IO, "%s: disk full", what);
 	return err_set(e, ERR_IO, "%s: %s", what, sqlite3_errmsg(s->db));
 }
 
 static int exec(struct store *s, const char *sql, struct err *e)
 {
-	char *msg = NULL;
-
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		err_set(e, ERR_IO, "database: %s", msg ? msg : "error");
-		sqlite3_free(msg);
-		return -1;
-	}
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(s, e, "database");
 	return 0;
 }
 
@@ -101,7 +105,10 @@ int store_open(const char *path, struct store **out, struct err *e)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+	char *copy = xstrdup(path);
 
+	s->dir = xstrdup(dirname(copy));
+	free(copy);
 	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
 		err_set(e, ERR_IO, "open database %s: %s", path,
 			s->db ? sqlite3_errmsg(s->db) : "out of memory");
@@ -126,6 +133,7 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	sqlite3_close_v2(s->db);
+	free(s->dir);
 	free(s);
 }
 
@@ -134,21 +142,28 @@ int store_begin(struct store *s, struct err *e)
 	return exec(s, "BEGIN IMMEDIATE", e);
 }
 
+/* A COMMIT that fails (full disk) may leave the transaction open: roll it
+ * back so the store is as before BEGIN and the next BEGIN works. */
 int store_commit(struct store *s, struct err *e)
 {
-	return exec(s, "COMMIT", e);
+	if (exec(s, "COMMIT", e) < 0) {
+		store_rollback(s);
+		return -1;
+	}
+	return 0;
 }
 
 void store_rollback(struct store *s)
 {
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* ---- generic column binding ------------------------------------------------
  * Each record type is described by a column table, so insert/update/select
  * share one code path. */
 
-enum col_type { COL_TEXT, COL_INT, COL_BOOL };
+enum col_type { COL_TEXT, COL_INT, COL_BOOL, COL_VM_STATE };
 
 struct column {
 	const char *name;
@@ -160,12 +175,13 @@ struct column {
 #define VT(f) {#f, COL_TEXT, offsetof(struct store_vm, f), sizeof(((struct store_vm *)0)->f)}
 #define VI(f) {#f, COL_INT, offsetof(struct store_vm, f), 0}
 #define VB(f) {#f, COL_BOOL, offsetof(struct store_vm, f), 0}
+#define VS(f) {#f, COL_VM_STATE, offsetof(struct store_vm, f), 0}
 #define IT(f) {#f, COL_TEXT, offsetof(struct store_image, f), sizeof(((struct store_image *)0)->f)}
 #define II(f) {#f, COL_INT, offsetof(struct store_image, f), 0}
 #define IB(f) {#f, COL_BOOL, offsetof(struct store_image, f), 0}
 
 static const struct column vm_cols[] = {
-	VT(id),         VT(name),       VT(image_id),  VT(state),     VI(vcpu),
+	VT(id),         VT(name),       VT(image_id),  VS(state),     VI(vcpu),
 	VI(memory_mib), VI(disk_size),  VI(overlay_size), VB(nat),    VT(address),
 	VT(mac),        VT(vmm),        VT(accel),     VI(pid),       VI(pid_start),
 	VI(created_at), VI(started_at), VT(last_error), VT(last_exit),
@@ -204,20 +220,32 @@ static void bind_cols(sqlite3_stmt *st, const struct table *t, const void *rec, 
 				sqlite3_bind_text(st, idx, p, -1, SQLITE_TRANSIENT);
 		} else if (c->type == COL_INT) {
 			sqlite3_bind_int64(st, idx, *(const long long *)p);
+		} else if (c->type == COL_VM_STATE) {
+			sqlite3_bind_text(st, idx, vm_state_name(*(const enum vm_state *)p), -1,
+					  SQLITE_STATIC);
 		} else {
 			sqlite3_bind_int(st, idx, *(const int *)p);
 		}
 	}
 }
 
-static void read_cols(sqlite3_stmt *st, const struct table *t, void *rec)
+/* Reads one row. Fails only on a state name this banger does not know (a
+ * database written by another version): nothing can be decided on it. */
+static int read_cols(sqlite3_stmt *st, const struct table *t, void *rec, struct err *e)
 {
 	memset(rec, 0, t->rec_size);
 	for (size_t i = 0; i < t->ncols; i++) {
 		const struct column *c = &t->cols[i];
 		char *p = (char *)rec + c->off;
 
-		if (c->type == COL_TEXT) {
+		if (c->type == COL_VM_STATE) {
+			const char *v = (const char *)sqlite3_column_text(st, (int)i);
+
+			if (vm_state_parse(v, (enum vm_state *)p) < 0)
+				return err_set(e, ERR_INTERNAL,
+					       "VM %s has the unknown state \"%s\" in the database",
+					       (const char *)rec, v ? v : "");
+		} else if (c->type == COL_TEXT) {
 			const unsigned char *v = sqlite3_column_text(st, (int)i);
 
 			snprintf(p, c->size, "%s", v ? (const char *)v : "");
@@ -227,6 +255,7 @@ static void read_cols(sqlite3_stmt *st, const struct table *t, void *rec)
 			*(int *)p = sqlite3_column_int(st, (int)i);
 		}
 	}
+	return 0;
 }
 
 static void col_list(struct buf *b, const struct table *t, const char *fmt)
@@ -310,9 +339,9 @@ static int rec_get(struct store *s, const struct table *t, const char *key, void
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		read_cols(st, t, out);
+		rc = read_cols(st, t, out, e);
 		sqlite3_finalize(st);
-		return 0;
+		return rc;
 	}
 	sqlite3_finalize(st);
 	if (rc == SQLITE_DONE)
@@ -342,14 +371,20 @@ static int rec_list(struct store *s, const struct table *t, void **out, size_t *
 			cap *= 2;
 			arr = xrealloc(arr, cap * t->rec_size);
 		}
-		read_cols(st, t, arr + cnt * t->rec_size);
+		if (read_cols(st, t, arr + cnt * t->rec_size, e) < 0) {
+			sqlite3_finalize(st);
+			free(arr);
+			return -1;
+		}
 		cnt++;
 	}
-	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
+		db_err(s, e, "list");
+		sqlite3_finalize(st);
 		free(arr);
-		return db_err(s, e, "list");
+		return -1;
 	}
+	sqlite3_finalize(st);
 	*out = arr;
 	*n = cnt;
 	return 0;
@@ -400,7 +435,12 @@ int store_vm_count_image(struct store *s, const char *image_id, long long *n, st
 			       NULL) != SQLITE_OK)
 		return db_err(s, e, "prepare count");
 	sqlite3_bind_text(st, 1, image_id, -1, SQLITE_TRANSIENT);
-	*n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		db_err(s, e, "count VMs");
+		sqlite3_finalize(st);
+		return -1;
+	}
+	*n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return 0;
 }

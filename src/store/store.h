@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "state/vm_state.h"
 #include "util/err.h"
 
 struct store;
@@ -20,7 +21,7 @@ struct store_vm {
 	char id[17];        /* 16 lowercase hex chars */
 	char name[64];
 	char image_id[17];
-	char state[16];     /* see vm_state in daemon/vm_state.h */
+	enum vm_state state; /* a string only in the database column */
 	long long vcpu;
 	long long memory_mib;
 	long long disk_size;    /* work disk bytes */
@@ -60,8 +61,15 @@ int store_begin(struct store *s, struct err *e);
 int store_commit(struct store *s, struct err *e);
 void store_rollback(struct store *s);
 
+/* Errors: every function returns -1 and fills e. A database or file system
+ * that is full (SQLITE_FULL, ENOSPC) gives ERR_IO with the message
+ * "no space left on device (state directory DIR)" and a hint; the failed
+ * statement changed nothing. */
+
 /* VMs. get looks up by name, then by id. insert fails with ERR_CONFLICT when
- * the name (or address) is taken. list returns a malloc'd array sorted by name. */
+ * the name (or address) is taken. list returns a malloc'd array sorted by name.
+ * update writes every field of the record: callers read it, change it and
+ * write it back while holding the daemon lock, never across an unlock. */
 int store_vm_insert(struct store *s, const struct store_vm *vm, struct err *e);
 int store_vm_update(struct store *s, const struct store_vm *vm, struct err *e);
 int store_vm_get(struct store *s, const char *name_or_id, struct store_vm *out, struct err *e);

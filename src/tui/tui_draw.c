@@ -32,9 +32,9 @@ static attr_t pair(const struct tui_ui *ui, short p)
 
 static attr_t state_attr(const struct tui_ui *ui, const struct tui_row *r)
 {
-	if (strcmp(r->state, "running") == 0)
+	if (r->state == VM_STATE_RUNNING)
 		return pair(ui, PAIR_GREEN) | A_BOLD;
-	if (strcmp(r->state, "stopped") == 0)
+	if (r->state == VM_STATE_STOPPED)
 		return r->last_error[0] ? pair(ui, PAIR_RED) : A_NORMAL;
 	return pair(ui, PAIR_YELLOW) | A_BOLD; /* creating, starting, stopping, ... */
 }
@@ -135,7 +135,7 @@ static void draw_table(struct tui_ui *ui, struct tui_model *m, int y, int h, lon
 		if (base != A_NORMAL)
 			bar(y + 1 + i, base);
 		draw_cells(ui, r, y + 1 + i, cols, ncols, now, base);
-		if (strcmp(r->state, "running") == 0 && ui->s->npoll < TUI_POLL_MAX)
+		if (r->state == VM_STATE_RUNNING && ui->s->npoll < TUI_POLL_MAX)
 			snprintf(ui->s->poll[ui->s->npoll++], TUI_NAME_MAX, "%s", r->name);
 	}
 	if (m->nvis == 0 && m->n == 0)

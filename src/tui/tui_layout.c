@@ -117,7 +117,8 @@ void tui_cell(const struct tui_row *r, const struct tui_col *col, long long now,
 		snprintf(text, sizeof(text), "%s", r->name);
 		break;
 	case TUI_COL_STATE:
-		snprintf(text, sizeof(text), "%s", r->state[0] ? r->state : "?");
+		snprintf(text, sizeof(text), "%s",
+			 r->state < VM_STATE_COUNT ? vm_state_name(r->state) : "?");
 		break;
 	case TUI_COL_ADDRESS:
 		snprintf(text, sizeof(text), "%s", r->address[0] ? r->address : "-");
@@ -129,7 +130,7 @@ void tui_cell(const struct tui_row *r, const struct tui_col *col, long long now,
 		tui_fmt_mem(r->memory_mib, text, sizeof(text));
 		break;
 	case TUI_COL_CPU:
-		tui_fmt_cpu(strcmp(r->state, "running") == 0 ? r->cpu : -1, text, sizeof(text));
+		tui_fmt_cpu(r->state == VM_STATE_RUNNING ? r->cpu : -1, text, sizeof(text));
 		break;
 	case TUI_COL_DISK:
 		disk_cell(r, col->width, text, sizeof(text));

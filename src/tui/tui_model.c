@@ -41,7 +41,8 @@ int tui_row_from_json(struct tui_row *r, json_t *vm)
 		return -1;
 	memset(r, 0, sizeof(*r));
 	snprintf(r->name, sizeof(r->name), "%s", name);
-	copy_str(r->state, sizeof(r->state), vm, "state");
+	r->state = VM_STATE_COUNT;
+	vm_state_parse(json_string_value(json_object_get(vm, "state")), &r->state);
 	copy_str(r->address, sizeof(r->address), vm, "address");
 	copy_str(r->image, sizeof(r->image), vm, "image");
 	copy_str(r->vmm, sizeof(r->vmm), vm, "vmm");
@@ -276,7 +277,7 @@ int tui_model_select(struct tui_model *m, const char *name)
 
 long long tui_row_uptime(const struct tui_row *r, long long now)
 {
-	if (strcmp(r->state, "running") != 0 || r->started_at <= 0 || now < r->started_at)
+	if (r->state != VM_STATE_RUNNING || r->started_at <= 0 || now < r->started_at)
 		return 0;
 	return now - r->started_at;
 }

@@ -14,12 +14,14 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "state/vm_state.h"
+
 #define TUI_NAME_MAX 64
 #define TUI_TEXT_MAX 512
 
 struct tui_row {
 	char name[TUI_NAME_MAX];
-	char state[16];
+	enum vm_state state; /* VM_STATE_COUNT: absent or unknown to this banger */
 	char address[48];
 	char image[TUI_NAME_MAX];
 	char vmm[16];

@@ -180,3 +180,15 @@ char *fs_realpath(const char *path)
 {
 	return realpath(path, NULL);
 }
+
+int fs_err_is_nospace(const struct err *e)
+{
+	return e && e->code != ERR_OK && strstr(e->msg, strerror(ENOSPC)) != NULL;
+}
+
+int fs_err_nospace(struct err *e, const char *state_dir)
+{
+	err_set(e, ERR_IO, "no space left on device (state directory %s)", state_dir);
+	err_hint(e, "free some space there (see `df -h %s`), then try again", state_dir);
+	return -1;
+}

@@ -31,6 +31,15 @@ int fs_check_readable(const char *path, const char *what, struct err *e);
 /* Apparent size and allocated bytes (st_blocks*512) of a file. */
 int fs_sizes(const char *path, long long *apparent, long long *allocated, struct err *e);
 
+/* Whether e says that a write found no space left: ENOSPC through
+ * err_errno, or a host tool (mkfs.ext4, resize2fs, ssh-keygen) that printed
+ * strerror(ENOSPC) on its stderr. Accepts NULL. */
+int fs_err_is_nospace(const struct err *e);
+
+/* Sets e to the one "disk full" error of banger: ERR_IO, "no space left on
+ * device (state directory DIR)", with a hint to free space. Returns -1. */
+int fs_err_nospace(struct err *e, const char *state_dir);
+
 /* Absolute, normalised path of an existing file (malloc'd), or NULL. */
 char *fs_realpath(const char *path);
 

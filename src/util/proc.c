@@ -24,24 +24,28 @@ static int read_stat(pid_t pid, char *buf, size_t len, char **rest)
 	fclose(f);
 	buf[n] = '\0';
 	p = strrchr(buf, ')');
-	if (!p)
+	if (!p || p[1] != ' ')
 		return -1;
 	*rest = p + 2; /* field 3 (state) */
 	return 0;
 }
 
-/* Returns field `idx` (1-based, as in proc(5)) from the post-comm rest. */
-static int stat_field(char *rest, int idx, long long *out, char *state)
+/* Returns field `idx` (1-based, as in proc(5)) from the post-comm rest,
+ * which starts at field 3. Reads only: no strtok, whose hidden state would
+ * be shared by the HTTP, supervisor and reboot threads that call this. */
+static int stat_field(const char *rest, int idx, long long *out, char *state)
 {
-	int field = 3;
+	const char *p = rest;
 
-	for (char *tok = strtok(rest, " "); tok; tok = strtok(NULL, " "), field++) {
-		if (field == 3 && state)
-			*state = tok[0];
-		if (field == idx)
-			return sscanf(tok, "%lld", out) == 1 ? 0 : -1;
+	if (state)
+		*state = p[0];
+	for (int field = 3; field < idx; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -1;
+		p++;
 	}
-	return -1;
+	return sscanf(p, "%lld", out) == 1 ? 0 : -1;
 }
 
 long long proc_start_time(pid_t pid)
@@ -58,19 +62,12 @@ long long proc_start_time(pid_t pid)
 
 int proc_cpu_mem(pid_t pid, long long *cpu_ticks, long long *rss_bytes)
 {
-	char buf[1024], copy[1024], *rest, *rest2;
+	char buf[1024], *rest;
 	long long ut, st, rss;
 
-	if (pid <= 0 || read_stat(pid, buf, sizeof(buf), &rest) < 0)
-		return -1;
-	snprintf(copy, sizeof(copy), "%s", rest);
-	if (stat_field(rest, 14, &ut, NULL) < 0)
-		return -1;
-	rest2 = copy;
-	if (stat_field(rest2, 15, &st, NULL) < 0)
-		return -1;
-	snprintf(copy, sizeof(copy), "%s", buf);
-	if (read_stat(pid, buf, sizeof(buf), &rest) < 0 || stat_field(rest, 24, &rss, NULL) < 0)
+	if (pid <= 0 || read_stat(pid, buf, sizeof(buf), &rest) < 0 ||
+	    stat_field(rest, 14, &ut, NULL) < 0 || stat_field(rest, 15, &st, NULL) < 0 ||
+	    stat_field(rest, 24, &rss, NULL) < 0)
 		return -1;
 	*cpu_ticks = ut + st;
 	*rss_bytes = rss * sysconf(_SC_PAGESIZE);

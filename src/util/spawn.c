@@ -303,15 +303,17 @@ int spawn_detached(const char *const argv[], const char *out_path, pid_t *pid_ou
 	if (outfd < 0)
 		return err_errno(e, errno, "open %s", out_path);
 	if (pipe2(errp, O_CLOEXEC) < 0) {
+		errnum = errno; /* before close() may change it */
 		close(outfd);
-		return err_errno(e, errno, "pipe");
+		return err_errno(e, errnum, "pipe");
 	}
 	pid = fork();
 	if (pid < 0) {
+		errnum = errno;
 		close(outfd);
 		close(errp[0]);
 		close(errp[1]);
-		return err_errno(e, errno, "fork");
+		return err_errno(e, errnum, "fork");
 	}
 	if (pid == 0) {
 		int nullfd = open("/dev/null", O_RDWR);

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import FCEMU, alive
+from conftest import BANGER, FCEMU, alive
 
 
 def state(env, name):
@@ -298,3 +298,168 @@ def test_boot_failure_names_stage_fault_and_log(booted):
     vm = env.vm("broken")
     assert vm["state"] == "stopped" and vm["last_error"]
     assert not os.path.exists(vm["api_socket"])
+
+
+def vmm_pids(vm_id):
+    """Pids of live VMM processes started for this VM (its id is in their argv)."""
+    out = subprocess.run(["ps", "-eo", "pid,stat,args"], capture_output=True, text=True).stdout
+    pids = []
+    for line in out.splitlines()[1:]:
+        pid, stat, args = (line.split(None, 2) + ["", ""])[:3]
+        if vm_id in args and not stat.startswith("Z"):
+            pids.append(int(pid))
+    return pids
+
+
+def test_set_disk_size_holds_the_vm_against_a_concurrent_start(booted, tmp_path):
+    """A `vm start` (or delete) that comes while `vm set --disk-size` grows the
+    disk is refused, and the set does not write back a stale record over it:
+    at the end the record says what the host shows."""
+    import shutil
+    import threading
+    env = booted
+    env.banger("vm", "create", "--name", "racer", "--no-start", check=True)
+    vm = env.vm("racer")
+    # e2fsck, the first step of growing the disk, waits on a gate the test
+    # opens: the window between the set's check and its write is held open.
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    inside, gate = tmp_path / "in-e2fsck", tmp_path / "go"
+    real = shutil.which("e2fsck") or "/sbin/e2fsck"
+    (shim / "e2fsck").write_text(
+        f"#!/bin/sh\ntouch {inside}\nwhile [ ! -e {gate} ]; do sleep 0.05; done\n"
+        f"exec {real} \"$@\"\n")
+    os.chmod(shim / "e2fsck", 0o755)
+    env.banger("daemon", "stop", check=True)
+    env.env["PATH"] = f"{shim}:{env.env['PATH']}"
+    result = {}
+    setter = threading.Thread(target=lambda: result.update(
+        set=env.banger("vm", "set", "racer", "--disk-size", "256M")))
+    setter.start()
+    try:
+        env.wait_for(inside.exists, 30, "vm set to be growing the disk")
+        start = env.banger("vm", "start", "racer")
+        delete = env.banger("vm", "delete", "--force", "racer")
+    finally:
+        gate.touch()
+        setter.join(60)
+    assert result["set"].returncode == 0, result["set"].stderr
+    assert delete.returncode != 0 and "busy" in delete.stderr
+    final = env.vm("racer")
+    assert final["disk_size"] == 256 << 20
+    if start.returncode == 0:
+        # A start that got in must still be what the record says.
+        assert final["state"] == "running" and alive(final["pid"])
+        assert vmm_pids(vm["id"]) == [final["pid"]]
+    else:
+        assert "vm start racer: the VM is busy" in start.stderr
+        assert "try again" in start.stderr
+        assert final["state"] == "stopped" and final["pid"] == 0
+        assert vmm_pids(vm["id"]) == []
+        # Once the set is done the VM starts, with the grown disk.
+        env.banger("vm", "start", "racer", check=True)
+        assert env.vm("racer")["state"] == "running"
+    assert os.path.getsize(final["work_disk"]["path"]) == 256 << 20
+
+
+def test_impossible_moves_name_the_state_and_a_way_out(booted):
+    env = booted
+    env.banger("vm", "create", "--name", "idle", "--no-start", check=True)
+    r = env.banger("vm", "kill", "idle")
+    assert r.returncode != 0
+    assert "vm kill idle: the VM is stopped" in r.stderr
+    assert "banger vm start idle" in r.stderr
+    # Starting a running VM and stopping a stopped one are no-ops.
+    env.banger("vm", "stop", "idle", check=True)
+    env.banger("vm", "start", "idle", check=True)
+    pid = env.vm("idle")["pid"]
+    env.banger("vm", "start", "idle", check=True)
+    assert env.vm("idle")["pid"] == pid
+    status, body = env.api("POST", "/v1/vms/idle/stop", {})
+    assert status == 200 and body["state"] == "stopped"
+
+
+def test_create_on_a_full_state_directory_says_so_and_leaves_nothing(booted):
+    """The state directory on a small tmpfs (in a mount namespace of its own,
+    so the host's mounts are untouched), filled up: a create fails with the
+    one "no space left" error, leaves no record and no directory, the other
+    VM and the daemon carry on, and once space is freed create works."""
+    env = booted
+    env.banger("daemon", "stop", check=True)
+    st = env.env["XDG_STATE_HOME"]
+    img = env.images
+    script = f"""
+mount -t tmpfs -o size=16m tmpfs {st} || exit 99
+B={BANGER}
+$B image register --name default --rootfs {img}/rootfs.ext4 --kernel {img}/vmlinux \
+   --initrd {img}/initrd.img >/dev/null || exit 98
+$B vm create --name first --no-start --disk-size 64M >/dev/null || exit 97
+dd if=/dev/zero of={st}/filler bs=64k 2>/dev/null
+echo "== full"
+$B vm create --name second --no-start --disk-size 64M
+echo "== rc=$?"
+$B vm list --json
+echo "== dirs"
+ls {st}/banger/vms
+rm {st}/filler
+echo "== freed"
+$B vm create --name third --no-start --disk-size 64M >/dev/null; echo "== rc=$?"
+$B daemon stop >/dev/null
+"""
+    r = subprocess.run(["ip", "netns", "exec", env.netns, "unshare", "-m", "--propagation",
+                        "private", "sh", "-c", script], env=env.env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # Sections of the output: "full", "rc=N" (then the list), "dirs", "freed", "rc=N".
+    names = [p.split("\n", 1)[0] for p in r.stdout.split("== ")[1:]]
+    assert names == ["full", "rc=1", "dirs", "freed", "rc=0"], r.stdout + r.stderr
+    parts = dict(p.split("\n", 1) for p in r.stdout.split("== ")[1:])
+    assert (f"banger: vm create second: no space left on device (state directory "
+            f"{st}/banger)") in r.stderr
+    assert "free some space" in r.stderr
+    listed = json.loads(parts["rc=1"])
+    assert [v["name"] for v in listed] == ["first"]
+    assert listed[0]["state"] == "stopped"
+    assert len(parts["dirs"].split()) == 1 and listed[0]["id"] in parts["dirs"]
+
+
+def test_vmm_exit_on_a_full_state_directory_is_not_lost(booted):
+    """A VMM dies while the state directory is full, so its exit may not be
+    written: the API still shows the VM stopped (with why), a start says the
+    disk is full, and once space is freed the start records the exit and
+    boots."""
+    env = booted
+    env.banger("daemon", "stop", check=True)
+    st = env.env["XDG_STATE_HOME"]
+    img = env.images
+    show = "import json,sys; v=json.load(sys.stdin); print(v['state'], v['pid'], v['last_exit'])"
+    script = f"""
+mount -t tmpfs -o size=16m tmpfs {st} || exit 99
+B={BANGER}
+$B image register --name default --rootfs {img}/rootfs.ext4 --kernel {img}/vmlinux \
+   --initrd {img}/initrd.img >/dev/null || exit 98
+$B vm create --name fragile --disk-size 64M >/dev/null 2>&1 || exit 97
+P=$($B vm show fragile --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+dd if=/dev/zero of={st}/filler bs=4k 2>/dev/null
+kill -SEGV $P
+while kill -0 $P 2>/dev/null; do sleep 0.05; done
+sleep 0.5
+echo "== full"
+$B vm show fragile --json | python3 -c "{show}"
+$B vm start fragile; echo "== rc=$?"
+rm {st}/filler
+$B vm start fragile >/dev/null; echo "== freed rc=$?"
+$B vm show fragile --json | python3 -c "{show}"
+$B daemon stop >/dev/null
+"""
+    r = subprocess.run(["ip", "netns", "exec", env.netns, "unshare", "-m", "--propagation",
+                        "private", "sh", "-c", script], env=env.env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    parts = r.stdout.split("== ")[1:]
+    assert [p.split("\n", 1)[0] for p in parts] == ["full", "rc=1", "freed rc=0"], r.stdout
+    assert parts[0].split("\n")[1] == "stopped 0 firecracker was killed by signal 11 " \
+        "(Segmentation fault)"
+    assert f"no space left on device (state directory {st}/banger)" in r.stderr
+    state, pid, _ = parts[2].split("\n")[1].split(" ", 2)
+    assert state == "running" and alive(int(pid))

@@ -102,7 +102,7 @@ static void test_cells(void **state)
 
 	(void)state;
 	strcpy(r.name, "a-very-long-vm-name");
-	strcpy(r.state, "running");
+	r.state = VM_STATE_RUNNING;
 	r.disk_used = 3 << 20;
 	r.disk_size = 128 << 20;
 	r.memory_mib = 1536;
@@ -124,7 +124,7 @@ static void test_cells(void **state)
 	tui_cell(&r, &mem, 0, buf, sizeof(buf));
 	assert_string_equal(buf, "1.5G");
 	/* A stopped VM has no CPU figure or uptime, whatever was polled last. */
-	strcpy(r.state, "stopped");
+	r.state = VM_STATE_STOPPED;
 	tui_cell(&r, &cpu, 0, buf, sizeof(buf));
 	assert_string_equal(buf, "-");
 	tui_cell(&r, &up, 5000, buf, sizeof(buf));

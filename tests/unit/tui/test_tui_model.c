@@ -59,7 +59,7 @@ static void test_row_from_json(void **state)
 	(void)state;
 	assert_int_equal(tui_row_from_json(&r, v), 0);
 	assert_string_equal(r.name, "calm-otter");
-	assert_string_equal(r.state, "running");
+	assert_int_equal(r.state, VM_STATE_RUNNING);
 	assert_string_equal(r.address, "172.16.0.2");
 	assert_int_equal(r.vcpu, 2);
 	assert_int_equal(r.memory_mib, 512);
@@ -69,7 +69,7 @@ static void test_row_from_json(void **state)
 	assert_string_equal(r.console_log, "/tmp/x/firecracker.log");
 	assert_true(r.cpu < 0);
 	assert_int_equal(tui_row_uptime(&r, 1065), 65);
-	strcpy(r.state, "stopped");
+	r.state = VM_STATE_STOPPED;
 	assert_int_equal(tui_row_uptime(&r, 1065), 0);
 	assert_int_equal(tui_row_from_json(&r, bad), -1);
 	assert_string_equal(r.name, "calm-otter"); /* untouched */
@@ -107,7 +107,7 @@ static void test_events_insert_update_delete(void **state)
 	assert_int_equal(tui_model_apply_event(&m, ev), 1);
 	json_decref(ev);
 	assert_int_equal(m.n, 3);
-	assert_string_equal(tui_model_visible(&m, 1)->state, "running");
+	assert_int_equal(tui_model_visible(&m, 1)->state, VM_STATE_RUNNING);
 	ev = json_pack("{s:s, s:s}", "type", "vm.deleted", "name", "bravo");
 	assert_int_equal(tui_model_apply_event(&m, ev), 1);
 	json_decref(ev);
