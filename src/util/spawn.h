@@ -19,7 +19,13 @@ struct spawn_opts {
 	const char *cwd;       /* NULL: inherit */
 	const char *stdin_data; /* fed to the child's stdin (NULL: /dev/null) */
 	int capture;           /* keep the whole output in spawn_result.out */
+	int cancel_fd;         /* > 0: a descriptor that becomes readable to stop the run:
+				* the child then runs in its own process group, which
+				* gets SIGTERM and, SPAWN_CANCEL_GRACE_MS later, SIGKILL;
+				* the run fails with ERR_UNAVAILABLE (0: none) */
 };
+
+#define SPAWN_CANCEL_GRACE_MS 5000
 
 struct spawn_result {
 	int status;                 /* exit code, or 128+signal */
