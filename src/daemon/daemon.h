@@ -35,7 +35,7 @@ struct daemon {
 	struct events *events;
 	struct netstate *net;
 	struct dnsstate *dns;
-	struct workers *workers; /* background threads, drained at shutdown (workers.h) */
+	struct workers *workers;  /* background threads, drained at shutdown (workers.h) */
 	atomic_int shutting_down; /* set once by daemon_request_shutdown, never cleared */
 	int wake_fd;        /* eventfd written to end the main loop */
 	long long started_ms;

@@ -135,7 +135,8 @@ HANDLER(vm_create_h)
 		j->st = stream_new();
 		stream_ref(j->st);
 		*st = j->st;
-		snprintf(wname, sizeof(wname), "vm create %s", req.name ? req.name : "(generated name)");
+		snprintf(wname, sizeof(wname), "vm create %s",
+			 req.name ? req.name : "(generated name)");
 		if (workers_spawn(d, wname, create_worker, j, e) < 0) {
 			stream_unref(j->st);
 			stream_unref(j->st);

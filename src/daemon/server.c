@@ -26,9 +26,9 @@ struct server {
 	int fd;
 	/* Requests in flight, for the shutdown drain (see server.h). */
 	pthread_mutex_t lock;
-	pthread_cond_t idle;     /* broadcast when a request ends (CLOCK_MONOTONIC) */
+	pthread_cond_t idle;	 /* broadcast when a request ends (CLOCK_MONOTONIC) */
 	struct conn_ctx *active; /* under lock */
-	int streams_cancelled;   /* under lock: server_cancel_streams ran */
+	int streams_cancelled;	 /* under lock: server_cancel_streams ran */
 };
 
 /* Per-connection request state, kept across MHD's handler calls. */
@@ -36,8 +36,8 @@ struct conn_ctx {
 	struct buf body;
 	int too_big;
 	int forbidden;
-	struct stream *stream;  /* a streamed answer (own reference), under srv->lock */
-	char what[160];         /* "METHOD PATH", for the shutdown log */
+	struct stream *stream;	/* a streamed answer (own reference), under srv->lock */
+	char what[160];		/* "METHOD PATH", for the shutdown log */
 	struct conn_ctx **prev; /* in srv->active */
 	struct conn_ctx *next;
 };

@@ -315,8 +315,8 @@ static void reboot_worker(void *arg)
 	struct err e;
 
 	if (workers_cancelled(j->d))
-		log_info(j->d->log, "not restarting after guest reboot: the daemon is shutting down",
-			 LF_S("vm_id", j->id));
+		log_info(j->d->log, "not restarting after guest reboot", LF_S("vm_id", j->id),
+			 LF_S("error", "the daemon is shutting down"));
 	else if (vm_start(j->d, j->id, &vm, &e) < 0)
 		log_error(j->d->log, "restart after guest reboot failed", LF_S("vm_id", j->id),
 			  LF_S("error", e.msg));

@@ -25,7 +25,7 @@ struct worker {
 struct workers {
 	pthread_mutex_t lock;
 	pthread_cond_t idle; /* broadcast when a worker finishes (CLOCK_MONOTONIC) */
-	int cancel_fd;       /* eventfd, written once by workers_cancel */
+	int cancel_fd;	     /* eventfd, written once by workers_cancel */
 	int cancelled;
 	struct worker *list;
 };
@@ -122,7 +122,8 @@ int workers_spawn(struct daemon *d, const char *name, worker_fn fn, void *arg, s
 		pthread_mutex_unlock(&ws->lock);
 		free(w);
 		err_set(e, ERR_UNAVAILABLE, "the daemon is shutting down");
-		err_hint(e, "run the command again once it has stopped; any banger command starts it");
+		err_hint(e,
+			 "run the command again once it has stopped; any banger command starts it");
 		return -1;
 	}
 	rc = pthread_create(&w->thread, NULL, trampoline, w);
@@ -159,6 +160,8 @@ int workers_cancelled(struct daemon *d)
 	struct workers *ws = d->workers;
 	int c;
 
+	if (atomic_load(&d->shutting_down))
+		return 1;
 	pthread_mutex_lock(&ws->lock);
 	c = ws->cancelled;
 	pthread_mutex_unlock(&ws->lock);
@@ -203,7 +206,8 @@ int workers_drain(struct daemon *d, long long deadline_ms)
 	left = running(ws);
 	for (struct worker *w = ws->list; left && w; w = w->next)
 		if (!w->done)
-			log_error(d->log, "worker still running at shutdown", LF_S("worker", w->name));
+			log_error(d->log, "worker still running at shutdown",
+				  LF_S("worker", w->name));
 	pthread_mutex_unlock(&ws->lock);
 	if (left)
 		return -1;

@@ -30,7 +30,7 @@ int workers_spawn(struct daemon *d, const char *name, worker_fn fn, void *arg, s
 
 /* Asks every worker to stop (idempotent). d->shutting_down must be set. */
 void workers_cancel(struct daemon *d);
-/* 1 once workers_cancel() ran. */
+/* 1 once shutdown began (d->shutting_down) or workers_cancel() ran. */
 int workers_cancelled(struct daemon *d);
 /* A descriptor that becomes readable at workers_cancel() and stays so; for
  * poll() and spawn_opts.cancel_fd. Never read it. */

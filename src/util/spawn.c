@@ -146,9 +146,9 @@ static int wait_status(pid_t pid)
 #define SPAWN_GIVE_UP_MS 2000
 
 struct cancel {
-	int fd;        /* the descriptor to watch, -1: none or already fired */
+	int fd; /* the descriptor to watch, -1: none or already fired */
 	pid_t pgid;
-	long long at;  /* mono_ms() of the last step, 0: not cancelled */
+	long long at; /* mono_ms() of the last step, 0: not cancelled */
 	int killed;
 };
 
@@ -181,8 +181,7 @@ static int cancel_step(struct cancel *c, int fired)
 	return 0;
 }
 
-static void pump(int outfd, int infd, const char *in, int logfd, struct buf *all,
-		 struct cancel *c)
+static void pump(int outfd, int infd, const char *in, int logfd, struct buf *all, struct cancel *c)
 {
 	size_t inlen = in ? strlen(in) : 0, inoff = 0;
 	char chunk[8192];
