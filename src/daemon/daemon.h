@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 
 #include "config/config.h"
 #include "store/store.h"
@@ -20,6 +21,7 @@ struct events;
 struct netstate;
 struct dnsstate;
 struct vm_mark;
+struct workers;
 
 struct daemon {
 	struct paths paths;
@@ -36,7 +38,8 @@ struct daemon {
 	struct events *events;
 	struct netstate *net;
 	struct dnsstate *dns;
-	volatile sig_atomic_t shutting_down;
+	struct workers *workers;  /* background threads, drained at shutdown (workers.h) */
+	atomic_int shutting_down; /* set once by daemon_request_shutdown, never cleared */
 	int wake_fd;        /* eventfd written to end the main loop */
 	long long started_ms;
 };

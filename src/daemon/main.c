@@ -3,6 +3,13 @@
  * process per running VM, and serves the API on a Unix socket. The CLI
  * starts it on demand. SIGTERM (or `banger daemon stop`) shuts it down
  * cleanly; running VMs keep running and are re-adopted at the next start.
+ *
+ * Shutdown order: new requests are refused (503) -> workers are told to stop
+ * (an image build kills its commands; a vm create under way finishes) ->
+ * workers, then requests and streams drain -> the supervisor stops -> the
+ * store closes -> locks are destroyed. What cannot drain within DRAIN_MS is
+ * logged and the daemon _exits without freeing what those threads use; the
+ * next start reconciles, as after a crash.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,15 +33,19 @@
 #include "daemon/supervisor.h"
 #include "daemon/vm.h"
 #include "daemon/vm_net.h"
+#include "daemon/workers.h"
 #include "image/image_tree.h"
 #include "util/buf.h"
 #include "util/fs.h"
+
+/* Inside the 30 s that `banger daemon stop` waits for the daemon to exit. */
+#define DRAIN_MS 25000
 
 void daemon_request_shutdown(struct daemon *d)
 {
 	uint64_t one = 1;
 
-	d->shutting_down = 1;
+	atomic_store(&d->shutting_down, 1);
 	if (write(d->wake_fd, &one, sizeof(one)) < 0)
 		return;
 }
@@ -113,7 +124,7 @@ static void run(struct daemon *d, int sigfd)
 {
 	struct pollfd p[2] = {{sigfd, POLLIN, 0}, {d->wake_fd, POLLIN, 0}};
 
-	while (!d->shutting_down) {
+	while (!atomic_load(&d->shutting_down)) {
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents & POLLIN) {
@@ -127,7 +138,35 @@ static void run(struct daemon *d, int sigfd)
 		if (p[1].revents & POLLIN)
 			break;
 	}
-	d->shutting_down = 1;
+	atomic_store(&d->shutting_down, 1);
+}
+
+/* Waits for every thread that may use the store, workers first: they feed
+ * the progress streams that requests are still sending. 0 when all ended. */
+static int drain(struct daemon *d, struct server *srv)
+{
+	long long t0 = mono_ms(), deadline = t0 + DRAIN_MS;
+
+	atomic_store(&d->shutting_down, 1);
+	workers_cancel(d);
+	if (workers_drain(d, deadline) < 0)
+		return -1;
+	server_cancel_streams(srv);
+	if (server_drain(srv, deadline) < 0)
+		return -1;
+	log_debug(d->log, "daemon drained", LF_I("duration_ms", mono_ms() - t0));
+	return 0;
+}
+
+/* The drain timed out: threads may still use the store and the locks, so
+ * nothing is freed. The records they were changing are reconciled at the
+ * next start, as after a crash. */
+_Noreturn static void abandon(struct daemon *d)
+{
+	log_error(d->log, "shutdown timed out: exiting without closing the state database",
+		  LF_I("timeout_ms", DRAIN_MS), LF_I("pid", getpid()));
+	unlink(d->paths.socket);
+	_exit(1);
 }
 
 int main(int argc, char **argv)
@@ -167,7 +206,7 @@ int main(int argc, char **argv)
 		pthread_cond_init(&d.changed, &ca);
 		pthread_condattr_destroy(&ca);
 	}
-	if (setup(&d, &e) < 0)
+	if (setup(&d, &e) < 0 || workers_init(&d, &e) < 0)
 		goto out;
 	pidfd = lock_pidfile(d.paths.pid_file, &e);
 	if (pidfd < 0)
@@ -203,11 +242,13 @@ out:
 		if (errlog != d.log)
 			logger_free(errlog);
 	}
-	d.shutting_down = 1;
-	events_done(&d);
+	if (drain(&d, srv) < 0)
+		abandon(&d);
 	server_stop(srv);
 	sup_stop(&d);
+	events_done(&d);
 	vmnet_done(&d);
+	workers_done(&d);
 	store_close(d.store);
 	if (pidfd >= 0) {
 		unlink(d.paths.pid_file);

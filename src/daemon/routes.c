@@ -13,6 +13,7 @@
 #include "daemon/stream.h"
 #include "daemon/vm.h"
 #include "daemon/vm_net.h"
+#include "daemon/workers.h"
 #include "util/buf.h"
 
 #define HANDLER(fn)                                                                            \
@@ -87,7 +88,10 @@ static json_t *result_or_error(struct daemon *d, int rc, const struct store_vm *
 	return server_error_json(e);
 }
 
-static void *create_worker(void *arg)
+/* A create already under way when shutdown begins runs to its end (the
+ * drain waits for it): each of its steps is bounded, and stopping between
+ * them would leave a VMM that no record names. */
+static void create_worker(void *arg)
 {
 	struct create_job *j = arg;
 	struct store_vm vm;
@@ -101,7 +105,6 @@ static void *create_worker(void *arg)
 	stream_unref(j->st);
 	json_decref(j->body);
 	free(j);
-	return NULL;
 }
 
 HANDLER(vm_create_h)
@@ -124,7 +127,7 @@ HANDLER(vm_create_h)
 		return err_set(e, ERR_INVALID, "vcpu and memory_mib must be positive");
 	if (q && strcmp(q, "1") == 0) {
 		struct create_job *j = xcalloc(1, sizeof(*j));
-		pthread_t t;
+		char wname[128];
 
 		j->d = d;
 		j->req = req;
@@ -132,14 +135,16 @@ HANDLER(vm_create_h)
 		j->st = stream_new();
 		stream_ref(j->st);
 		*st = j->st;
-		if (pthread_create(&t, NULL, create_worker, j) != 0) {
+		snprintf(wname, sizeof(wname), "vm create %s",
+			 req.name ? req.name : "(generated name)");
+		if (workers_spawn(d, wname, create_worker, j, e) < 0) {
 			stream_unref(j->st);
 			stream_unref(j->st);
 			json_decref(j->body);
 			free(j);
-			return err_set(e, ERR_INTERNAL, "cannot start a worker thread");
+			*st = NULL;
+			return err_wrap(e, "vm create");
 		}
-		pthread_detach(t);
 		return 1;
 	}
 	{

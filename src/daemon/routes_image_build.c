@@ -25,6 +25,7 @@
 #include "daemon/names.h"
 #include "daemon/routes.h"
 #include "daemon/stream.h"
+#include "daemon/workers.h"
 #include "image/image_build.h"
 #include "image/image_tree.h"
 #include "util/buf.h"
@@ -64,12 +65,20 @@ static int build(struct build_job *j, struct err *e)
 	struct store_image cur;
 	int rc;
 
-	rc = image_build_run(&j->plan, j->dir, j->log, on_progress, j, e);
-	/* Shutting down: the store may be closing under us. The record stays
-	 * "building" and the next start's reconcile removes it. */
-	if (d->shutting_down)
-		return err_set(e, ERR_UNAVAILABLE,
-			       "bangerd is shutting down; the build was abandoned");
+	rc = image_build_run(&j->plan, j->dir, j->log, workers_cancel_fd(d), on_progress, j, e);
+	/* Stopped by the daemon's shutdown: its commands were killed, but what
+	 * they leave may still be settling. The record stays "building" and
+	 * the next start's reconcile removes it with its files, as after a
+	 * crash. */
+	if (rc < 0 && workers_cancelled(d)) {
+		log_warn(d->log, "image build stopped by shutdown", LF_S("image", j->img.name),
+			 LF_S("log", j->log));
+		err_set(e, ERR_UNAVAILABLE,
+			"image build %s: stopped because the daemon is shutting down", j->img.name);
+		err_hint(e, "its files are removed at the next daemon start; build it again then");
+		err_log(e, j->log);
+		return -1;
+	}
 	pthread_mutex_lock(&d->lock);
 	if (rc == 0 && store_image_get(d->store, j->img.id, &cur, NULL) < 0) {
 		rc = err_set(e, ERR_CONFLICT, "image %s was deleted while it was being built",
@@ -99,7 +108,7 @@ static int build(struct build_job *j, struct err *e)
 	return 0;
 }
 
-static void *build_worker(void *arg)
+static void build_worker(void *arg)
 {
 	struct build_job *j = arg;
 	struct err e;
@@ -114,7 +123,6 @@ static void *build_worker(void *arg)
 	stream_push(j->st, line);
 	stream_close(j->st);
 	job_free(j);
-	return NULL;
 }
 
 /* Writes the "building" record and makes the image dir and the log. */
@@ -174,7 +182,7 @@ int routes_image_build(struct daemon *d, const struct request *r, json_t **out, 
 	const char *name = NULL, *q = request_query(r, "stream");
 	struct store_image other;
 	struct build_job *j;
-	pthread_t t;
+	char wname[128];
 
 	if (request_unpack(r, e, "{s:s, s?b, s?s, s?s, s?s, s?s, s?s}", "name", &name, "docker",
 			   &o.docker, "packages_file", &o.packages_file, "suite", &o.suite,
@@ -214,7 +222,8 @@ int routes_image_build(struct daemon *d, const struct request *r, json_t **out, 
 		on_progress(j, msg);
 		free(msg);
 	}
-	if (pthread_create(&t, NULL, build_worker, j) != 0) {
+	snprintf(wname, sizeof(wname), "image build %s", name);
+	if (workers_spawn(d, wname, build_worker, j, e) < 0) {
 		struct stream *s = j->st;
 
 		pthread_mutex_lock(&d->lock);
@@ -224,8 +233,7 @@ int routes_image_build(struct daemon *d, const struct request *r, json_t **out, 
 		job_free(j);
 		stream_unref(s);
 		*st = NULL;
-		return err_set(e, ERR_INTERNAL, "cannot start a worker thread");
+		return err_wrap(e, "image build %s", name);
 	}
-	pthread_detach(t);
 	return 1;
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,16 +11,24 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/stream.h"
 #include "util/buf.h"
+
+struct conn_ctx;
 
 struct server {
 	struct MHD_Daemon *mhd;
 	struct daemon *d;
 	const struct route *routes;
 	int fd;
+	/* Requests in flight, for the shutdown drain (see server.h). */
+	pthread_mutex_t lock;
+	pthread_cond_t idle;	 /* broadcast when a request ends (CLOCK_MONOTONIC) */
+	struct conn_ctx *active; /* under lock */
+	int streams_cancelled;	 /* under lock: server_cancel_streams ran */
 };
 
 /* Per-connection request state, kept across MHD's handler calls. */
@@ -27,7 +36,10 @@ struct conn_ctx {
 	struct buf body;
 	int too_big;
 	int forbidden;
-	struct stream *stream;
+	struct stream *stream;	/* a streamed answer (own reference), under srv->lock */
+	char what[160];		/* "METHOD PATH", for the shutdown log */
+	struct conn_ctx **prev; /* in srv->active */
+	struct conn_ctx *next;
 };
 
 const char *request_query(const struct request *r, const char *key)
@@ -167,6 +179,57 @@ static enum MHD_Result send_stream(struct MHD_Connection *c, int status, struct 
 	return ret;
 }
 
+/* Keeps a reference to a streamed answer so that shutdown can end it; one
+ * that starts after server_cancel_streams ends at once. */
+static void track_stream(struct server *srv, struct conn_ctx *ctx, struct stream *st)
+{
+	stream_ref(st);
+	pthread_mutex_lock(&srv->lock);
+	ctx->stream = st;
+	if (srv->streams_cancelled)
+		stream_cancel(st);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+static void track_request(struct server *srv, struct conn_ctx *ctx, const char *method,
+			  const char *url)
+{
+	snprintf(ctx->what, sizeof(ctx->what), "%s %s", method, url);
+	pthread_mutex_lock(&srv->lock);
+	ctx->next = srv->active;
+	if (ctx->next)
+		ctx->next->prev = &ctx->next;
+	ctx->prev = &srv->active;
+	srv->active = ctx;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+static void untrack_request(struct server *srv, struct conn_ctx *ctx)
+{
+	struct stream *st;
+
+	pthread_mutex_lock(&srv->lock);
+	*ctx->prev = ctx->next;
+	if (ctx->next)
+		ctx->next->prev = ctx->prev;
+	st = ctx->stream;
+	ctx->stream = NULL;
+	pthread_cond_broadcast(&srv->idle);
+	pthread_mutex_unlock(&srv->lock);
+	stream_unref(st);
+}
+
+/* Once shutdown began, only /v1/daemon (status, stop) is answered: other
+ * requests could start work that the drain would have to wait for. */
+static int refused(struct server *srv, const char *url, struct err *e)
+{
+	if (!atomic_load(&srv->d->shutting_down) || strncmp(url, "/v1/daemon", 10) == 0)
+		return 0;
+	err_set(e, ERR_UNAVAILABLE, "the daemon is shutting down");
+	err_hint(e, "run the command again once it has stopped; any banger command starts it");
+	return 1;
+}
+
 static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, const char *url,
 				const char *method, struct conn_ctx *ctx)
 {
@@ -199,8 +262,10 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, co
 			continue;
 		rc = r->fn(srv->d, &req, &out, &status, &st, &e);
 		json_decref(req.body);
-		if (rc == 1)
+		if (rc == 1) {
+			track_stream(srv, ctx, st);
 			return send_stream(c, status, st);
+		}
 		if (rc < 0) {
 			log_debug(srv->d->log, "api request failed", LF_S("method", method),
 				  LF_S("path", url), LF_S("error", e.msg));
@@ -228,6 +293,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!ctx) {
 		ctx = xcalloc(1, sizeof(*ctx));
 		ctx->forbidden = !peer_allowed(c);
+		track_request(srv, ctx, method, url);
 		*con_cls = ctx;
 		return MHD_YES;
 	}
@@ -251,6 +317,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		err_set(&e, ERR_INVALID, "request body larger than %d bytes", SERVER_MAX_BODY);
 		return send_error(c, &e, 400);
 	}
+	if (refused(srv, url, &e))
+		return send_error(c, &e, 503);
 	return dispatch(srv, c, url, method, ctx);
 }
 
@@ -259,11 +327,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct conn_ctx *ctx = *con_cls;
 
-	(void)cls;
 	(void)c;
 	(void)toe;
 	if (!ctx)
 		return;
+	untrack_request(cls, ctx);
 	buf_free(&ctx->body);
 	free(ctx);
 	*con_cls = NULL;
@@ -305,6 +373,7 @@ int server_start(struct daemon *d, const struct route *routes, struct server **o
 		 struct err *e)
 {
 	struct server *s = xcalloc(1, sizeof(*s));
+	pthread_condattr_t ca;
 
 	s->d = d;
 	s->routes = routes;
@@ -313,6 +382,11 @@ int server_start(struct daemon *d, const struct route *routes, struct server **o
 		free(s);
 		return -1;
 	}
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->idle, &ca);
+	pthread_condattr_destroy(&ca);
 	s->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
 				  0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->fd,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
@@ -320,6 +394,8 @@ int server_start(struct daemon *d, const struct route *routes, struct server **o
 	if (!s->mhd) {
 		close(s->fd);
 		unlink(d->paths.socket);
+		pthread_cond_destroy(&s->idle);
+		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return err_set(e, ERR_INTERNAL, "cannot start the HTTP server on %s", d->paths.socket);
 	}
@@ -327,12 +403,53 @@ int server_start(struct daemon *d, const struct route *routes, struct server **o
 	return 0;
 }
 
+void server_cancel_streams(struct server *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->streams_cancelled = 1;
+	for (struct conn_ctx *c = s->active; c; c = c->next)
+		if (c->stream)
+			stream_cancel(c->stream);
+	pthread_mutex_unlock(&s->lock);
+}
+
+int server_drain(struct server *s, long long deadline_ms)
+{
+	long long wait_ms = deadline_ms - mono_ms();
+	struct timespec ts;
+	int busy;
+
+	if (!s)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += wait_ms > 0 ? wait_ms / 1000 : 0;
+	ts.tv_nsec += wait_ms > 0 ? (wait_ms % 1000) * 1000000L : 0;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->lock);
+	while (s->active)
+		if (pthread_cond_timedwait(&s->idle, &s->lock, &ts) == ETIMEDOUT)
+			break;
+	busy = s->active != NULL;
+	for (struct conn_ctx *c = s->active; c; c = c->next)
+		log_error(s->d->log, "request still running at shutdown", LF_S("request", c->what));
+	pthread_mutex_unlock(&s->lock);
+	return busy ? -1 : 0;
+}
+
 void server_stop(struct server *s)
 {
 	if (!s)
 		return;
 	unlink(s->d->paths.socket);
-	/* MHD closes the listen socket it was given. */
+	/* MHD closes the listen socket it was given. Every request has ended
+	 * (server_drain), so this only closes idle keep-alive connections. */
 	MHD_stop_daemon(s->mhd);
+	pthread_cond_destroy(&s->idle);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

@@ -42,9 +42,21 @@ struct route {
 	route_fn fn;
 };
 
-/* Binds the socket at d->paths.socket (mode 0600) and starts serving. */
+/* Binds the socket at d->paths.socket (mode 0600) and starts serving. Once
+ * d->shutting_down is set, requests other than /v1/daemon get 503
+ * ERR_UNAVAILABLE "the daemon is shutting down". */
 int server_start(struct daemon *d, const struct route *routes, struct server **out,
 		 struct err *e);
+/* Ends every streamed answer now in flight or started later (the client sees
+ * the stream end): for shutdown, once the workers that feed progress
+ * streams have drained, so what is left are event streams. */
+void server_cancel_streams(struct server *s);
+/* Waits until no request is in flight or the mono_ms() deadline passes.
+ * Returns 0, or -1 after logging each request still running (their threads
+ * may still use the daemon). Accepts NULL. */
+int server_drain(struct server *s, long long deadline_ms);
+/* Removes the socket, stops MHD (joining its threads) and frees s. After a
+ * successful server_drain this is quick. Accepts NULL. */
 void server_stop(struct server *s);
 
 /* {"error": {"code", "message", "hint"?, "log"?}}: the one shape of every

@@ -14,6 +14,7 @@
 #include "daemon/vm_accel.h"
 #include "daemon/vm_bin.h"
 #include "daemon/vm_net.h"
+#include "daemon/workers.h"
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/proc.h"
@@ -346,19 +347,43 @@ int vm_kill(struct daemon *d, const char *name, int sig, struct store_vm *out, s
 	return store_vm_get(d->store, out->id, out, e);
 }
 
-static void *reboot_thread(void *arg)
+struct reboot_job {
+	struct daemon *d;
+	char id[sizeof(((struct store_vm *)0)->id)];
+};
+
+/* A worker (workers.h): shutdown waits for a restart under way, and one
+ * that had not begun when shutdown did is skipped (the VM stays stopped,
+ * last_exit "guest rebooted"). */
+static void reboot_worker(void *arg)
 {
-	struct daemon *d = ((void **)arg)[0];
-	char *id = ((void **)arg)[1];
+	struct reboot_job *j = arg;
 	struct store_vm vm;
 	struct err e;
 
-	free(arg);
-	if (vm_start(d, id, &vm, &e) < 0)
-		log_error(d->log, "restart after guest reboot failed", LF_S("vm_id", id),
+	if (workers_cancelled(j->d))
+		log_info(j->d->log, "not restarting after guest reboot", LF_S("vm_id", j->id),
+			 LF_S("error", "the daemon is shutting down"));
+	else if (vm_start(j->d, j->id, &vm, &e) < 0)
+		log_error(j->d->log, "restart after guest reboot failed", LF_S("vm_id", j->id),
 			  LF_S("error", e.msg));
-	free(id);
-	return NULL;
+	free(j);
+}
+
+static void reboot_restart(struct daemon *d, const struct store_vm *vm)
+{
+	struct reboot_job *j = xcalloc(1, sizeof(*j));
+	char name[128];
+	struct err e;
+
+	j->d = d;
+	snprintf(j->id, sizeof(j->id), "%s", vm->id);
+	snprintf(name, sizeof(name), "restart %s after guest reboot", vm->name);
+	if (workers_spawn(d, name, reboot_worker, j, &e) == 0)
+		return;
+	log_info(d->log, "not restarting after guest reboot", LF_S("vm", vm->name),
+		 LF_S("vm_id", vm->id), LF_S("error", e.msg));
+	free(j);
 }
 
 /* The tail of the console since the last start marker. */
@@ -490,15 +515,8 @@ void vm_on_exit(struct daemon *d, const char *vm_id, int status)
 	log_info(d->log, "vm exited", LF_S("vm", vm.name), LF_S("vm_id", vm.id),
 		 LF_I("status", status), LF_S("stage", vm_state_name(c.from)),
 		 LF_S("error", c.x.last_error));
-	if (c.reboot && !d->shutting_down) {
-		void **arg = xmalloc(2 * sizeof(void *));
-		pthread_t t;
-
-		arg[0] = d;
-		arg[1] = xstrdup(vm.id);
-		if (pthread_create(&t, NULL, reboot_thread, arg) == 0)
-			pthread_detach(t);
-	}
+	if (c.reboot)
+		reboot_restart(d, &vm);
 }
 
 /* Firecracker on x86 keeps running after a guest poweroff: the VM goes to

@@ -33,6 +33,7 @@ struct build {
 	const char *log;
 	char *tree;
 	char *fakeroot_state;
+	int cancel_fd;
 	image_progress_fn progress;
 	void *ctx;
 };
@@ -101,7 +102,7 @@ static int run(struct build *b, const char *what, const char *const argv[], int 
 {
 	const char *full[64];
 	size_t n = 0;
-	struct spawn_opts o = {.log_path = b->log};
+	struct spawn_opts o = {.log_path = b->log, .cancel_fd = b->cancel_fd};
 	struct spawn_result r;
 
 	if (tree_op && b->p->rootless) {
@@ -420,11 +421,16 @@ static int start_tree(struct build *b, struct err *e)
 }
 
 int image_build_run(const struct image_plan *p, const char *dir, const char *log_path,
-		    image_progress_fn progress, void *ctx, struct err *e)
+		    int cancel_fd, image_progress_fn progress, void *ctx, struct err *e)
 {
-	struct build b = {
-	    p,	      dir, log_path, xasprintf("%s/tree", dir), xasprintf("%s/fakeroot.state", dir),
-	    progress, ctx};
+	struct build b = {.p = p,
+			  .dir = dir,
+			  .log = log_path,
+			  .tree = xasprintf("%s/tree", dir),
+			  .fakeroot_state = xasprintf("%s/fakeroot.state", dir),
+			  .cancel_fd = cancel_fd,
+			  .progress = progress,
+			  .ctx = ctx};
 	char *tmp = xasprintf("%s/tmp", dir);
 	int ret = -1;
 

@@ -30,8 +30,10 @@ typedef void (*image_progress_fn)(void *ctx, const char *msg);
 /* Builds into dir (which must exist and be empty), appending every
  * command's output to log_path. On failure the error names the step and
  * carries log_path; dir's contents are left for the caller to remove
- * (image_tree_remove). progress may be NULL. */
+ * (image_tree_remove). progress may be NULL. cancel_fd (> 0, 0: none)
+ * becoming readable stops the build: the running command's process group
+ * is killed (spawn_opts.cancel_fd) and no further step starts. */
 int image_build_run(const struct image_plan *plan, const char *dir, const char *log_path,
-		    image_progress_fn progress, void *ctx, struct err *e);
+		    int cancel_fd, image_progress_fn progress, void *ctx, struct err *e);
 
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/log.h"
 
 static const struct {
 	const char *prog;
@@ -138,21 +139,65 @@ static int wait_status(pid_t pid)
 	return 255;
 }
 
-static void pump(int outfd, int infd, const char *in, int logfd, struct buf *all)
+/* A run stopped through spawn_opts.cancel_fd: SIGTERM to the child's
+ * process group, SIGKILL after the grace time, and after that the output is
+ * read for at most SPAWN_GIVE_UP_MS more (a descendant that left the group
+ * may hold the pipe open). */
+#define SPAWN_GIVE_UP_MS 2000
+
+struct cancel {
+	int fd; /* the descriptor to watch, -1: none or already fired */
+	pid_t pgid;
+	long long at; /* mono_ms() of the last step, 0: not cancelled */
+	int killed;
+};
+
+static int cancel_timeout(const struct cancel *c)
+{
+	long long left;
+
+	if (!c->at)
+		return -1;
+	left = c->at + (c->killed ? SPAWN_GIVE_UP_MS : SPAWN_CANCEL_GRACE_MS) - mono_ms();
+	return left > 0 ? (int)left : 0;
+}
+
+/* Takes the next step of a cancellation; 1 when it is time to stop reading. */
+static int cancel_step(struct cancel *c, int fired)
+{
+	if (fired) {
+		kill(-c->pgid, SIGTERM);
+		c->fd = -1;
+		c->at = mono_ms();
+		return 0;
+	}
+	if (!c->at || cancel_timeout(c) > 0)
+		return 0;
+	if (c->killed)
+		return 1;
+	kill(-c->pgid, SIGKILL);
+	c->killed = 1;
+	c->at = mono_ms();
+	return 0;
+}
+
+static void pump(int outfd, int infd, const char *in, int logfd, struct buf *all, struct cancel *c)
 {
 	size_t inlen = in ? strlen(in) : 0, inoff = 0;
 	char chunk[8192];
 
 	for (;;) {
-		struct pollfd p[2] = {{outfd, POLLIN, 0}, {infd, POLLOUT, 0}};
-		int np = infd >= 0 ? 2 : 1;
+		struct pollfd p[3] = {{outfd, POLLIN, 0}, {c->fd, POLLIN, 0}, {infd, POLLOUT, 0}};
+		int np = infd >= 0 ? 3 : 2;
 
-		if (poll(p, (nfds_t)np, -1) < 0) {
+		if (poll(p, (nfds_t)np, cancel_timeout(c)) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (np == 2 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+		if (cancel_step(c, c->fd >= 0 && (p[1].revents & POLLIN)))
+			break;
+		if (np == 3 && (p[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
 			ssize_t w = write(infd, in + inoff, inlen - inoff);
 
 			if (w > 0)
@@ -178,6 +223,14 @@ static void pump(int outfd, int infd, const char *in, int logfd, struct buf *all
 		close(infd);
 }
 
+/* 1 if the cancel descriptor already fired (then nothing is started). */
+static int cancel_fired(int fd)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+
+	return fd > 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
 int spawn_run(const char *const argv[], const struct spawn_opts *opts, struct spawn_result *res,
 	      struct err *e)
 {
@@ -185,10 +238,13 @@ int spawn_run(const char *const argv[], const struct spawn_opts *opts, struct sp
 	int outp[2] = {-1, -1}, inp[2] = {-1, -1}, errp[2] = {-1, -1};
 	int logfd = -1, errnum, ret = -1;
 	struct buf all = BUF_INIT;
+	struct cancel c = {-1, 0, 0, 0};
 	pid_t pid;
 
 	opts = opts ? opts : &none;
 	memset(res, 0, sizeof(*res));
+	if (cancel_fired(opts->cancel_fd))
+		return err_set(e, ERR_UNAVAILABLE, "%s was not started: cancelled", argv[0]);
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
 	    (opts->stdin_data && pipe2(inp, O_CLOEXEC) < 0)) {
 		err_errno(e, errno, "pipe");
@@ -209,6 +265,10 @@ int spawn_run(const char *const argv[], const struct spawn_opts *opts, struct sp
 	if (pid == 0) {
 		int nullfd = open("/dev/null", O_RDONLY);
 
+		/* Its own process group, so a cancel reaches its descendants and
+		 * never the daemon's group. */
+		if (opts->cancel_fd > 0)
+			setpgid(0, 0);
 		dup2(opts->stdin_data ? inp[0] : nullfd, 0);
 		dup2(outp[1], 1);
 		dup2(outp[1], 2);
@@ -220,6 +280,11 @@ int spawn_run(const char *const argv[], const struct spawn_opts *opts, struct sp
 		}
 		child_exec(argv, errp[1]);
 	}
+	if (opts->cancel_fd > 0) {
+		setpgid(pid, pid); /* also here: no window before the child's own call */
+		c.fd = opts->cancel_fd;
+		c.pgid = pid;
+	}
 	close(outp[1]);
 	outp[1] = -1;
 	close(errp[1]);
@@ -228,13 +293,19 @@ int spawn_run(const char *const argv[], const struct spawn_opts *opts, struct sp
 		close(inp[0]);
 		inp[0] = -1;
 	}
-	pump(outp[0], inp[1], opts->stdin_data, logfd, &all);
+	pump(outp[0], inp[1], opts->stdin_data, logfd, &all, &c);
 	inp[1] = -1; /* closed by pump */
+	if (c.at)
+		kill(-pid, SIGKILL); /* whatever is left of a cancelled run */
 	res->status = wait_status(pid);
 	errnum = exec_errno(errp[0]);
 	errp[0] = -1;
 	if (errnum) {
 		missing_tool(e, argv[0], errnum);
+		goto out;
+	}
+	if (c.at) {
+		err_set(e, ERR_UNAVAILABLE, "%s was stopped: cancelled", argv[0]);
 		goto out;
 	}
 	keep_tail(res->tail, buf_str(&all), all.len);

@@ -19,7 +19,14 @@ struct spawn_opts {
 	const char *cwd;       /* NULL: inherit */
 	const char *stdin_data; /* fed to the child's stdin (NULL: /dev/null) */
 	int capture;           /* keep the whole output in spawn_result.out */
+	/* > 0: a descriptor that becomes readable to stop the run (0: none).
+	 * The child then runs in its own process group, which gets SIGTERM
+	 * and, SPAWN_CANCEL_GRACE_MS later, SIGKILL; the run fails with
+	 * ERR_UNAVAILABLE, and does not start if the descriptor already fired. */
+	int cancel_fd;
 };
+
+#define SPAWN_CANCEL_GRACE_MS 5000
 
 struct spawn_result {
 	int status;                 /* exit code, or 128+signal */
