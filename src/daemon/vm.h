@@ -118,6 +118,9 @@ void vm_on_poweroff(struct daemon *d, const char *vm_id);
 /* Startup: re-adopt live VMMs, mark dead ones stopped, finish or roll back
  * half-done operations. */
 void vm_reconcile(struct daemon *d);
+/* Part of reconcile: kills VMM processes (found by the API socket path in
+ * their argv) that are not the recorded VMM of any VM. */
+void vm_kill_orphans(struct daemon *d);
 
 /* Stops every running VM's supervision without stopping the VMs (daemon
  * shutdown: VMs keep running and are re-adopted next time). */

@@ -308,6 +308,7 @@ void vm_reconcile(struct daemon *d)
 	for (size_t i = 0; i < n; i++)
 		reconcile_one(d, &vms[i]);
 	free(vms);
+	vm_kill_orphans(d);
 	vmnet_reconcile(d);
 	ssh_known_hosts_sync(d, NULL);
 }

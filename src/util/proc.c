@@ -1,7 +1,9 @@
 /* proc: see proc.h. */
 #include "util/proc.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -84,4 +86,54 @@ int proc_alive(pid_t pid, long long start)
 int proc_pidfd(pid_t pid)
 {
 	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Reads /proc/PID/cmdline into buf (NUL-separated words); its length, or -1. */
+static ssize_t read_cmdline(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+int proc_each_with_arg(const char *needle, proc_arg_fn fn, void *ctx)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *de;
+	char buf[8192];
+	int count = 0;
+
+	if (!dir)
+		return -1;
+	while ((de = readdir(dir))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		ssize_t n;
+
+		if (*end || pid <= 0 || pid == (long)getpid())
+			continue;
+		n = read_cmdline((pid_t)pid, buf, sizeof(buf));
+		for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t)strlen(buf + off) + 1) {
+			const char *hit = strstr(buf + off, needle);
+
+			if (hit) {
+				fn((pid_t)pid, hit, ctx);
+				count++;
+				break;
+			}
+		}
+	}
+	closedir(dir);
+	return count;
 }

@@ -22,4 +22,11 @@ int proc_alive(pid_t pid, long long start);
 /* Opens a pidfd for pid (-1 on failure, errno set). */
 int proc_pidfd(pid_t pid);
 
+/* For each process (other than this one) one of whose argv words contains
+ * needle, calls fn with its pid and the word from where needle starts.
+ * Zombies are included (their cmdline is empty, so they never match).
+ * Returns the number of matches, or -1 if /proc cannot be read. */
+typedef void (*proc_arg_fn)(pid_t pid, const char *hit, void *ctx);
+int proc_each_with_arg(const char *needle, proc_arg_fn fn, void *ctx);
+
 #endif

@@ -463,3 +463,48 @@ $B daemon stop >/dev/null
     assert f"no space left on device (state directory {st}/banger)" in r.stderr
     state, pid, _ = parts[2].split("\n")[1].split(" ", 2)
     assert state == "running" and alive(int(pid))
+
+
+def _vmm_pids(env):
+    """Pids of live emulator processes whose API socket is in env's run dir."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            argv = open(f"/proc/{d}/cmdline", "rb").read().split(b"\0")
+            state = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and any(a.startswith(str(env.runtime).encode()) for a in argv):
+            out.append(int(d))
+    return out
+
+
+def test_daemon_killed_mid_boot_leaves_no_unrecorded_vmm(booted):
+    env = booted
+    env.banger("vm", "create", "--name", "keeper", check=True)
+    keeper = env.vm("keeper")
+    env.fcemu(boot_delay_ms=4000)
+    p = subprocess.Popen(["ip", "netns", "exec", env.netns, str(BANGER), "vm", "create",
+                          "--name", "midboot"], env=env.env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    env.wait_for(lambda: len(_vmm_pids(env)) == 2, timeout=20, what="the second VMM spawned")
+    os.kill(env.daemon_pid(), signal.SIGKILL)
+    p.communicate(timeout=30)
+    # A planted process that looks like a VMM of a VM banger never had.
+    stray = subprocess.Popen(["sleep", "600", f"{env.runtime}/{'ab' * 8}.sock"])
+    try:
+        env.fcemu()
+        vm = env.vm("midboot")  # restarts the daemon, which reconciles
+        assert vm["state"] == "stopped", vm
+        assert env.vm("keeper")["state"] == "running"
+        env.wait_for(lambda: _vmm_pids(env) == [keeper["pid"]], timeout=10,
+                     what="only the recorded VMM left")
+        env.wait_for(lambda: stray.poll() is not None, timeout=10, what="stray killed")
+        assert any("no VM record owns" in json.dumps(line) for line in env.log_lines())
+        # The VM stopped mid-boot starts cleanly again.
+        env.banger("vm", "start", "midboot", check=True)
+        assert env.vm("midboot")["state"] == "running"
+    finally:
+        stray.kill()
