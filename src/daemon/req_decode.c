@@ -91,8 +91,12 @@ int req_decode_body(const char *text, size_t len, json_t **out, struct err *e)
 		return 0;
 	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!j) {
-		err_set(e, ERR_INVALID, "malformed JSON body: %s (line %d, column %d)", jerr.text,
-			jerr.line, jerr.column);
+		char why[2 * sizeof(jerr.text)];
+
+		/* jansson's text quotes the body ("near '...'"): a newline or
+		 * anything else from there is escaped like any user text. */
+		err_set(e, ERR_INVALID, "malformed JSON body: %s (line %d, column %d)",
+			err_quote(why, sizeof(why), jerr.text), jerr.line, jerr.column);
 		err_hint(e, "send one JSON object, e.g. {\"name\": \"calm-otter\"}");
 		return -1;
 	}
