@@ -12,6 +12,9 @@
 
 enum field_kind { F_STRING, F_INT, F_BOOL };
 
+/* No string field needs more than a path can have (PATH_MAX). */
+#define REQ_STRING_MAX 4096
+
 /* What a value must be beyond its JSON type. */
 enum field_check {
 	C_NONE,
@@ -81,6 +84,27 @@ static const struct field image_build_fields[] = {
     {NULL, F_STRING, C_NONE, 0, 0},
 };
 
+static const char *type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a number with a fraction";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	default:
+		return "null";
+	}
+}
+
 int req_decode_body(const char *text, size_t len, json_t **out, struct err *e)
 {
 	json_error_t jerr;
@@ -89,7 +113,8 @@ int req_decode_body(const char *text, size_t len, json_t **out, struct err *e)
 	*out = NULL;
 	if (len == 0)
 		return 0;
-	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* DECODE_ANY so that `"x"` or `null` gets the plainer error below. */
+	j = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!j) {
 		char why[2 * sizeof(jerr.text)];
 
@@ -101,8 +126,9 @@ int req_decode_body(const char *text, size_t len, json_t **out, struct err *e)
 		return -1;
 	}
 	if (!json_is_object(j)) {
+		err_set(e, ERR_INVALID, "request body must be a JSON object, got %s", type_name(j));
 		json_decref(j);
-		return err_set(e, ERR_INVALID, "request body must be a JSON object");
+		return -1;
 	}
 	*out = j;
 	return 0;
@@ -146,27 +172,6 @@ int req_decode_name(const char *raw, size_t len, const char *what, char **out, s
 	}
 	*out = buf_steal(&b);
 	return 0;
-}
-
-static const char *type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-		return "an integer";
-	case JSON_REAL:
-		return "a number with a fraction";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	default:
-		return "null";
-	}
 }
 
 static int unknown(const char *key, const struct field *fields, struct err *e)
@@ -235,6 +240,9 @@ static int store_value(const struct field *f, const json_t *v, char *out, struct
 	if (!ok)
 		return err_set(e, ERR_INVALID, "field \"%s\" must be %s, got %s", f->name,
 			       want[f->kind], type_name(v));
+	if (f->kind == F_STRING && json_string_length(v) > REQ_STRING_MAX)
+		return err_set(e, ERR_INVALID, "field \"%s\" is too long: %zu bytes, at most %d",
+			       f->name, json_string_length(v), REQ_STRING_MAX);
 	if (check_value(f, v, e) < 0)
 		return err_wrap(e, "field \"%s\"", f->name);
 	if (f->kind == F_STRING) {

@@ -9,7 +9,8 @@
 # its seed corpus in tests/fuzz/<target>/corpus (read only); what it finds
 # goes to $FUZZ_WORK/<target>/corpus. FUZZ_RUNS=N runs N inputs per target
 # instead of a time bound. Exits non-zero when a target finds a crash (the
-# input is saved as crash-* in its work directory, printed below).
+# input is saved as crash-* in its work directory, printed below, which is
+# then kept; a passing run removes its own work directory, not FUZZ_WORK).
 set -eu
 
 seconds=${1:-20}
@@ -17,7 +18,9 @@ seconds=${1:-20}
 targets=${*:-dns toml request}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-work=${FUZZ_WORK:-$(mktemp -d /tmp/fuzz-banger.XXXXXX)}
+work=${FUZZ_WORK:-}
+keep=${FUZZ_WORK:+1}
+[ -n "$work" ] || work=$(mktemp -d /tmp/fuzz-banger.XXXXXX)
 
 if ! command -v clang >/dev/null 2>&1; then
 	echo "run.sh: clang not found; install it with scripts/install-deps.sh (package clang)" >&2
@@ -75,4 +78,6 @@ for t in $targets; do
 		ls "$work/$t"/crash-* "$work/$t"/leak-* "$work/$t"/timeout-* 2>/dev/null || true
 	fi
 done
+# A work directory of our own goes unless it holds a crash to look at.
+[ "$failed" = 0 ] && [ -z "$keep" ] && rm -rf "$work"
 exit $failed

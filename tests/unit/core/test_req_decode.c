@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +105,13 @@ static void values_are_checked(void **state)
 	assert_string_equal(create_error("{\"vcpu\": -1}", &e),
 			    "field \"vcpu\": must not be negative, got -1");
 	assert_non_null(strstr(create_error("{\"vmm\": \"kvm\"}", &e), "unknown VMM \"kvm\""));
+	{
+		char big[5000 + 20];
+
+		snprintf(big, sizeof(big), "{\"vmm\": \"%04999d\"}", 0);
+		assert_string_equal(create_error(big, &e),
+				    "field \"vmm\" is too long: 4999 bytes, at most 4096");
+	}
 }
 
 static void set_and_kill(void **state)
