@@ -54,12 +54,13 @@ int name_check(const char *name, const char *what, struct err *e)
 
 	if (n == 0)
 		return err_set(e, ERR_INVALID, "%s name is empty", what);
-	if (n > 63)
-		return err_set(e, ERR_INVALID, "%s name \"%s\" is longer than 63 characters", what,
-			       ERR_Q(name));
+	/* Characters first: "é" x 40 is not "longer than 63" to its writer. */
 	for (size_t i = 0; i < n; i++)
 		if (!name_char_ok(name[i]))
 			return bad_char(name, i, what, e);
+	if (n > 63)
+		return err_set(e, ERR_INVALID, "%s name \"%s\" is longer than 63 characters", what,
+			       ERR_Q(name));
 	if (name[0] == '-' || name[n - 1] == '-') {
 		err_set(e, ERR_INVALID, "%s name \"%s\" starts or ends with a hyphen", what, name);
 		err_hint(e, "use lowercase letters, digits and hyphens, e.g. calm-otter");
