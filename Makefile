@@ -49,10 +49,12 @@ PYTHON_SUITES = tests/fcemu tests/dns tests/integration tests/guest/test_boot_qe
 integration: build
 	BUILD=$(BUILD) $(PYTEST) $(PYTHON_SUITES) $(PYTEST_ARGS)
 
-# Bounded fuzzing of the DNS request parser (libFuzzer, ASan, UBSan).
-FUZZ_SECONDS ?= 30
+# Bounded fuzzing (libFuzzer, ASan, UBSan) of the DNS parser, the TOML
+# parser and config mapping, and the API request decoders: FUZZ_SECONDS
+# each, one after the other (tests/fuzz/run.sh).
+FUZZ_SECONDS ?= 20
 fuzz:
-	tests/fuzz/dns/run.sh $(FUZZ_SECONDS)
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 check: deps
 	$(MAKE) build

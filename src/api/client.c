@@ -179,8 +179,9 @@ char *client_escape(const char *s)
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 
+		/* "." too: curl would fold a literal "../" out of the path. */
 		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '_' || ch == '.')
+		    ch == '-' || ch == '_')
 			buf_putc(&b, (char)ch);
 		else
 			buf_printf(&b, "%%%02X", ch);

@@ -53,6 +53,18 @@ int cli_usage_error(const struct cli_cmd *cmd, struct err *e, const char *fmt, .
 int cli_stream_request(struct cli *c, const char *path, json_t *body, json_t **result,
 		       struct err *e);
 
+/* Sets body[key] to the string value given with option opt ("--name").
+ * Text that is not UTF-8 is an error naming the option: JSON cannot carry
+ * it, and leaving the field out would do something else than asked. */
+int cli_body_str(json_t *body, const char *key, const char *opt, const char *value,
+		 struct err *e);
+
+/* cli_body_str of a path resolved here (the daemon has another working
+ * directory); one that does not resolve is sent made absolute, so the
+ * daemon's error names it in full. */
+int cli_body_path(json_t *body, const char *key, const char *opt, const char *path,
+		  struct err *e);
+
 /* A field of an API object: its string ("" when absent) or integer (0). */
 const char *cli_str(json_t *o, const char *key);
 /* The "state" of a VM object; VM_STATE_COUNT when absent or unknown. */

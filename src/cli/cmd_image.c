@@ -32,15 +32,10 @@ static int cmd_register(struct cli *c, const struct cli_cmd *cmd, int argc, char
 					if (*p == '-')
 						*p = '_';
 				/* Paths are resolved here: the daemon may run elsewhere. */
-				if (strcmp(*k, "--name") == 0) {
-					json_object_set_new(body, key, json_string(argv[++i]));
-				} else {
-					char *real = realpath(argv[++i], NULL);
-
-					json_object_set_new(body, key,
-							    json_string(real ? real : argv[i]));
-					free(real);
-				}
+				if ((strcmp(*k, "--name") == 0
+					 ? cli_body_str(body, key, *k, argv[++i], e)
+					 : cli_body_path(body, key, *k, argv[++i], e)) < 0)
+					goto out;
 				known = 1;
 			}
 		}

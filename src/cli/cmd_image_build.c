@@ -14,15 +14,6 @@
 #include "cli/cli.h"
 #include "util/buf.h"
 
-static void set_path(json_t *body, const char *key, const char *path)
-{
-	char *real = realpath(path, NULL);
-
-	/* A path that does not resolve is sent as given: the daemon's error
-	 * names it. */
-	json_object_set_new(body, key, json_string(real ? real : path));
-	free(real);
-}
 
 int cli_image_build(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
@@ -45,25 +36,31 @@ int cli_image_build(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (o) {
 		case 'n':
-			json_object_set_new(body, "name", json_string(optarg));
+			if (cli_body_str(body, "name", "--name", optarg, e) < 0)
+				goto out;
 			break;
 		case 'D':
 			json_object_set_new(body, "docker", json_true());
 			break;
 		case 'p':
-			set_path(body, "packages_file", optarg);
+			if (cli_body_path(body, "packages_file", "--packages", optarg, e) < 0)
+				goto out;
 			break;
 		case 's':
-			json_object_set_new(body, "suite", json_string(optarg));
+			if (cli_body_str(body, "suite", "--suite", optarg, e) < 0)
+				goto out;
 			break;
 		case 'm':
-			json_object_set_new(body, "mirror", json_string(optarg));
+			if (cli_body_str(body, "mirror", "--mirror", optarg, e) < 0)
+				goto out;
 			break;
 		case 'z':
-			json_object_set_new(body, "size", json_string(optarg));
+			if (cli_body_str(body, "size", "--size", optarg, e) < 0)
+				goto out;
 			break;
 		case 'b':
-			set_path(body, "base_rootfs", optarg);
+			if (cli_body_path(body, "base_rootfs", "--base-rootfs", optarg, e) < 0)
+				goto out;
 			break;
 		case 'j':
 			json = 1;

@@ -72,10 +72,12 @@ static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 
 		switch (o) {
 		case 'n':
-			json_object_set_new(body, "name", json_string(optarg));
+			if (cli_body_str(body, "name", "--name", optarg, e) < 0)
+				goto out;
 			break;
 		case 'i':
-			json_object_set_new(body, "image", json_string(optarg));
+			if (cli_body_str(body, "image", "--image", optarg, e) < 0)
+				goto out;
 			break;
 		case 'c':
 		case 'm':
@@ -90,7 +92,8 @@ static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 					    json_integer(v));
 			break;
 		case 'd':
-			json_object_set_new(body, "disk_size", json_string(optarg));
+			if (cli_body_str(body, "disk_size", "--disk-size", optarg, e) < 0)
+				goto out;
 			break;
 		case 'N':
 			json_object_set_new(body, "nat", json_true());
@@ -99,7 +102,8 @@ static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 			json_object_set_new(body, "no_start", json_true());
 			break;
 		case 'v':
-			json_object_set_new(body, "vmm", json_string(optarg));
+			if (cli_body_str(body, "vmm", "--vmm", optarg, e) < 0)
+				goto out;
 			break;
 		case 'j':
 			json = 1;
@@ -311,9 +315,15 @@ static int cmd_kill(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 				ret = cli_usage_error(cmd, e, "--signal needs a value");
 				goto out;
 			}
-			json_object_set_new(body, "signal", json_string(argv[++i]));
+			if (cli_body_str(body, "signal", "--signal", argv[++i], e) < 0) {
+				ret = -1;
+				goto out;
+			}
 		} else if (strncmp(argv[i], "--signal=", 9) == 0) {
-			json_object_set_new(body, "signal", json_string(argv[i] + 9));
+			if (cli_body_str(body, "signal", "--signal", argv[i] + 9, e) < 0) {
+				ret = -1;
+				goto out;
+			}
 		} else if (argv[i][0] == '-') {
 			ret = cli_usage_error(cmd, e, "unknown option %s", argv[i]);
 			goto out;
@@ -364,7 +374,8 @@ static int cmd_set(struct cli *c, const struct cli_cmd *cmd, int argc, char **ar
 				goto out;
 			}
 			if (!strcmp(a, "--disk-size")) {
-				json_object_set_new(body, "disk_size", json_string(argv[++i]));
+				if (cli_body_str(body, "disk_size", a, argv[++i], e) < 0)
+					goto out;
 				continue;
 			}
 			v = strtoll(argv[++i], &end, 10);

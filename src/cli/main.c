@@ -1,10 +1,12 @@
 /*
  * banger: the CLI. `banger <group> <command> [options]`; `--help` anywhere.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "util/buf.h"
@@ -63,6 +65,32 @@ int cli_usage_error(const struct cli_cmd *cmd, struct err *e, const char *fmt, .
 	err_hint(e, "usage: banger %s%s%s %s", cmd->group ? cmd->group : "", cmd->group ? " " : "",
 		 cmd->name, cmd->args);
 	return -1;
+}
+
+int cli_body_str(json_t *body, const char *key, const char *opt, const char *value, struct err *e)
+{
+	json_t *s = json_string(value);
+
+	if (!s) {
+		err_set(e, ERR_INVALID, "%s \"%s\" is not valid UTF-8 text", opt, ERR_Q(value));
+		err_hint(e, "names, sizes and paths must be UTF-8 (names: a-z, 0-9 and hyphens)");
+		return -1;
+	}
+	json_object_set_new(body, key, s);
+	return 0;
+}
+
+int cli_body_path(json_t *body, const char *key, const char *opt, const char *path, struct err *e)
+{
+	char *real = realpath(path, NULL), *abs = NULL, cwd[PATH_MAX];
+	int ret;
+
+	if (!real && path[0] && path[0] != '/' && getcwd(cwd, sizeof(cwd)))
+		abs = xasprintf("%s/%s", cwd, path);
+	ret = cli_body_str(body, key, opt, real ? real : abs ? abs : path, e);
+	free(real);
+	free(abs);
+	return ret;
 }
 
 const char *cli_str(json_t *o, const char *key)
@@ -180,7 +208,7 @@ static int run(struct cli *c, int argc, char **argv)
 	cmd = find(group, argv[0]);
 	if (!cmd) {
 		fprintf(stderr, "banger: unknown command \"%s%s%s\"\n", group ? group : "",
-			group ? " " : "", argv[0]);
+			group ? " " : "", ERR_Q(argv[0]));
 		if (group)
 			group_usage(group, stderr);
 		else

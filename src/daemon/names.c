@@ -8,6 +8,7 @@
 #include <sys/random.h>
 
 #include "util/spawn.h"
+#include "util/utf8.h"
 
 static const char *const adjectives[] = {
 	"calm",   "brave",  "bright", "clever", "eager",  "gentle", "happy",  "jolly",
@@ -23,24 +24,43 @@ static const char *const animals[] = {
 	"lemur",  "moose",  "newt",   "okapi",  "pika",   "robin",  "sloth",  "vole",
 };
 
+static int name_char_ok(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+/* The error for the first character of name that a name may not have, at
+ * name + i: the whole character (not one byte of it), escaped. */
+static int bad_char(const char *name, size_t i, const char *what, struct err *e)
+{
+	size_t k = utf8_seq(name + i, strlen(name + i));
+	char one[8] = {0};
+
+	if (k == 0) {
+		err_set(e, ERR_INVALID, "%s name \"%s\" is not valid UTF-8 (byte \\x%02x)", what,
+			ERR_Q(name), (unsigned char)name[i]);
+	} else {
+		memcpy(one, name + i, k);
+		err_set(e, ERR_INVALID, "%s name \"%s\" contains '%s'%s", what, ERR_Q(name),
+			ERR_Q(one), strchr(name, '/') ? " (a name, not a path)" : "");
+	}
+	err_hint(e, "use lowercase letters, digits and hyphens (it becomes a DNS name)");
+	return -1;
+}
+
 int name_check(const char *name, const char *what, struct err *e)
 {
 	size_t n = name ? strlen(name) : 0;
 
 	if (n == 0)
 		return err_set(e, ERR_INVALID, "%s name is empty", what);
+	/* Characters first: "é" x 40 is not "longer than 63" to its writer. */
+	for (size_t i = 0; i < n; i++)
+		if (!name_char_ok(name[i]))
+			return bad_char(name, i, what, e);
 	if (n > 63)
-		return err_set(e, ERR_INVALID, "%s name \"%.63s...\" is longer than 63 characters",
-			       what, name);
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
-			err_set(e, ERR_INVALID, "%s name \"%s\" contains '%c'", what, name, c);
-			err_hint(e, "use lowercase letters, digits and hyphens (it becomes a DNS name)");
-			return -1;
-		}
-	}
+		return err_set(e, ERR_INVALID, "%s name \"%s\" is longer than 63 characters", what,
+			       ERR_Q(name));
 	if (name[0] == '-' || name[n - 1] == '-') {
 		err_set(e, ERR_INVALID, "%s name \"%s\" starts or ends with a hyphen", what, name);
 		err_hint(e, "use lowercase letters, digits and hyphens, e.g. calm-otter");

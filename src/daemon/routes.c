@@ -9,6 +9,7 @@
 
 #include "daemon/events.h"
 #include "daemon/images.h"
+#include "daemon/req_decode.h"
 #include "daemon/ssh_keys.h"
 #include "daemon/stream.h"
 #include "daemon/vm.h"
@@ -109,22 +110,12 @@ static void create_worker(void *arg)
 
 HANDLER(vm_create_h)
 {
-	struct vm_create_req req = {0};
-	json_int_t vcpu = 0, mem = 0;
-	int nat = 0, no_start = 0;
+	struct vm_create_req req;
 	const char *q = request_query(r, "stream");
 
 	UNUSED_ARGS;
-	if (request_unpack(r, e, "{s?s, s?s, s?I, s?I, s?s, s?s, s?b, s?b}", "name", &req.name,
-			   "image", &req.image, "vcpu", &vcpu, "memory_mib", &mem, "disk_size",
-			   &req.disk_size, "vmm", &req.vmm, "nat", &nat, "no_start", &no_start) < 0)
+	if (req_decode_vm_create(r->body, &req, e) < 0)
 		return -1;
-	req.vcpu = vcpu;
-	req.memory_mib = mem;
-	req.nat = nat;
-	req.no_start = no_start;
-	if (vcpu < 0 || mem < 0)
-		return err_set(e, ERR_INVALID, "vcpu and memory_mib must be positive");
 	if (q && strcmp(q, "1") == 0) {
 		struct create_job *j = xcalloc(1, sizeof(*j));
 		char wname[128];
@@ -165,7 +156,7 @@ static int power(struct daemon *d, const struct request *r, json_t **out, power_
 {
 	struct store_vm vm;
 
-	if (request_unpack(r, e, "{}") < 0)
+	if (req_decode_none(r->body, e) < 0)
 		return -1;
 	if (fn(d, r->arg, &vm, e) < 0)
 		return -1;
@@ -193,13 +184,14 @@ HANDLER(vm_restart_h)
 
 HANDLER(vm_kill_h)
 {
-	const char *sname = "KILL";
+	struct req_vm_kill req;
 	struct store_vm vm;
 	int sig;
 
 	UNUSED_ARGS;
-	if (request_unpack(r, e, "{s?s}", "signal", &sname) < 0 ||
-	    vm_signal_parse(sname, &sig, e) < 0 || vm_kill(d, r->arg, sig, &vm, e) < 0)
+	if (req_decode_vm_kill(r->body, &req, e) < 0 ||
+	    vm_signal_parse(req.signal ? req.signal : "KILL", &sig, e) < 0 ||
+	    vm_kill(d, r->arg, sig, &vm, e) < 0)
 		return -1;
 	*out = vm_to_json(d, &vm);
 	return 0;
@@ -218,22 +210,12 @@ HANDLER(vm_delete_h)
 
 HANDLER(vm_set_h)
 {
-	struct vm_set_req req = {0, 0, NULL, -1};
-	json_int_t vcpu = 0, mem = 0;
-	json_t *nat = NULL;
+	struct vm_set_req req;
 	struct store_vm vm;
 
 	UNUSED_ARGS;
-	if (request_unpack(r, e, "{s?I, s?I, s?s, s?o}", "vcpu", &vcpu, "memory_mib", &mem,
-			   "disk_size", &req.disk_size, "nat", &nat) < 0)
+	if (req_decode_vm_set(r->body, &req, e) < 0)
 		return -1;
-	if (nat && !json_is_boolean(nat))
-		return err_set(e, ERR_INVALID, "nat must be true or false");
-	if (vcpu < 0 || mem < 0)
-		return err_set(e, ERR_INVALID, "vcpu and memory_mib must be positive");
-	req.vcpu = vcpu;
-	req.memory_mib = mem;
-	req.nat = nat ? json_is_true(nat) : -1;
 	if (vm_set(d, r->arg, &req, &vm, e) < 0)
 		return -1;
 	*out = vm_to_json(d, &vm);
@@ -278,13 +260,11 @@ HANDLER(image_show)
 
 HANDLER(image_register_h)
 {
-	struct image_register_req req = {0};
+	struct image_register_req req;
 	struct store_image img;
 
 	UNUSED_ARGS;
-	if (request_unpack(r, e, "{s:s, s:s, s:s, s?s, s?s}", "name", &req.name, "rootfs",
-			   &req.rootfs, "kernel", &req.kernel, "initrd", &req.initrd,
-			   "modules_dir", &req.modules_dir) < 0)
+	if (req_decode_image_register(r->body, &req, e) < 0)
 		return -1;
 	if (image_register(d, &req, &img, e) < 0)
 		return -1;
@@ -316,18 +296,18 @@ const struct route routes[] = {
 	{"GET", "/v1/events", events_h},
 	{"GET", "/v1/vms", vm_list},
 	{"POST", "/v1/vms", vm_create_h},
-	{"GET", "/v1/vms/{}", vm_show},
-	{"PATCH", "/v1/vms/{}", vm_set_h},
-	{"DELETE", "/v1/vms/{}", vm_delete_h},
-	{"POST", "/v1/vms/{}/start", vm_start_h},
-	{"POST", "/v1/vms/{}/stop", vm_stop_h},
-	{"POST", "/v1/vms/{}/restart", vm_restart_h},
-	{"POST", "/v1/vms/{}/kill", vm_kill_h},
-	{"GET", "/v1/vms/{}/stats", vm_stats_h},
+	{"GET", "/v1/vms/{VM}", vm_show},
+	{"PATCH", "/v1/vms/{VM}", vm_set_h},
+	{"DELETE", "/v1/vms/{VM}", vm_delete_h},
+	{"POST", "/v1/vms/{VM}/start", vm_start_h},
+	{"POST", "/v1/vms/{VM}/stop", vm_stop_h},
+	{"POST", "/v1/vms/{VM}/restart", vm_restart_h},
+	{"POST", "/v1/vms/{VM}/kill", vm_kill_h},
+	{"GET", "/v1/vms/{VM}/stats", vm_stats_h},
 	{"GET", "/v1/images", image_list},
 	{"POST", "/v1/images", image_register_h},
 	{"POST", "/v1/images/build", routes_image_build},
-	{"GET", "/v1/images/{}", image_show},
-	{"DELETE", "/v1/images/{}", image_delete_h},
+	{"GET", "/v1/images/{image}", image_show},
+	{"DELETE", "/v1/images/{image}", image_delete_h},
 	{NULL, NULL, NULL},
 };

@@ -23,6 +23,7 @@
 #include "daemon/events.h"
 #include "daemon/images.h"
 #include "daemon/names.h"
+#include "daemon/req_decode.h"
 #include "daemon/routes.h"
 #include "daemon/stream.h"
 #include "daemon/workers.h"
@@ -178,18 +179,16 @@ fail:
 int routes_image_build(struct daemon *d, const struct request *r, json_t **out, int *status,
 		       struct stream **st, struct err *e)
 {
-	struct image_plan_opts o = {0};
-	const char *name = NULL, *q = request_query(r, "stream");
+	struct req_image_build req;
+	const struct image_plan_opts *o = &req.opts;
+	const char *name, *q = request_query(r, "stream");
 	struct store_image other;
 	struct build_job *j;
 	char wname[128];
 
-	if (request_unpack(r, e, "{s:s, s?b, s?s, s?s, s?s, s?s, s?s}", "name", &name, "docker",
-			   &o.docker, "packages_file", &o.packages_file, "suite", &o.suite,
-			   "mirror", &o.mirror, "size", &o.size, "base_rootfs", &o.base_rootfs) < 0)
-		return -1;
-	if (name_check(name, "image", e) < 0)
+	if (req_decode_image_build(r->body, &req, e) < 0)
 		return err_wrap(e, "image build");
+	name = req.name;
 	if (store_image_get(d->store, name, &other, NULL) == 0) {
 		err_set(e, ERR_CONFLICT, "an image named \"%s\" already exists", name);
 		err_hint(e, "pick another --name, or delete it with `banger image delete %s`",
@@ -198,7 +197,7 @@ int routes_image_build(struct daemon *d, const struct request *r, json_t **out, 
 	}
 	j = xcalloc(1, sizeof(*j));
 	j->d = d;
-	if (image_plan_prepare(&o, &d->cfg, d->runtime_dir, &j->plan, e) < 0 ||
+	if (image_plan_prepare(o, &d->cfg, d->runtime_dir, &j->plan, e) < 0 ||
 	    start(d, j, name, e) < 0) {
 		job_free(j);
 		return err_wrap(e, "image build %s", name);

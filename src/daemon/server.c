@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/req_decode.h"
 #include "daemon/stream.h"
 #include "util/buf.h"
 
@@ -47,25 +48,6 @@ const char *request_query(const struct request *r, const char *key)
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
-int request_unpack(const struct request *r, struct err *e, const char *fmt, ...)
-{
-	json_error_t jerr;
-	va_list ap;
-	json_t *empty = NULL;
-	const json_t *body = r->body;
-	int rc;
-
-	if (!body)
-		body = empty = json_object();
-	va_start(ap, fmt);
-	rc = json_vunpack_ex((json_t *)body, &jerr, JSON_STRICT, fmt, ap);
-	va_end(ap);
-	json_decref(empty);
-	if (rc < 0)
-		return err_set(e, ERR_INVALID, "bad request body: %s", jerr.text);
-	return 0;
-}
-
 static int peer_allowed(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci =
@@ -80,16 +62,24 @@ static int peer_allowed(struct MHD_Connection *c)
 	return cred.uid == getuid() || cred.uid == 0;
 }
 
+/* What a client gets when an answer cannot be encoded: still a JSON error
+ * (never "{}", which a client cannot tell from an empty success). */
+static const char unencodable[] =
+	"{\"error\":{\"code\":\"internal\",\"message\":\"bangerd could not encode its "
+	"answer as JSON (see the daemon log)\"}}";
+
 static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *body)
 {
-	char *text = json_dumps(body, JSON_COMPACT);
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	size_t len;
 
 	json_decref(body);
-	if (!text)
-		text = xstrdup("{}");
+	if (!text) {
+		text = xstrdup(unencodable);
+		status = 500;
+	}
 	len = strlen(text);
 	text = xrealloc(text, len + 2);
 	text[len++] = '\n';
@@ -101,15 +91,28 @@ static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *b
 	return ret;
 }
 
+/* A JSON string of s made encodable first: err_set keeps messages valid
+ * UTF-8, but some code appends to e->msg directly (a guest's console lines). */
+static json_t *clean_string(const char *s)
+{
+	char buf[ERR_MSG_MAX];
+	json_t *j = json_string(s);
+
+	return j ? j : json_string(err_clean(buf, sizeof(buf), s));
+}
+
 json_t *server_error_json(const struct err *e)
 {
-	json_t *o = json_pack("{s:s, s:s}", "code", err_code_name(e->code), "message", e->msg);
+	json_t *o = json_object(), *top = json_object();
 
+	json_object_set_new(o, "code", json_string(err_code_name(e->code)));
+	json_object_set_new(o, "message", clean_string(e->msg[0] ? e->msg : "unknown error"));
 	if (e->hint[0])
-		json_object_set_new(o, "hint", json_string(e->hint));
+		json_object_set_new(o, "hint", clean_string(e->hint));
 	if (e->log[0])
-		json_object_set_new(o, "log", json_string(e->log));
-	return json_pack("{s:o}", "error", o);
+		json_object_set_new(o, "log", clean_string(e->log));
+	json_object_set_new(top, "error", o);
+	return top;
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, const struct err *e, int status)
@@ -117,22 +120,29 @@ static enum MHD_Result send_error(struct MHD_Connection *c, const struct err *e,
 	return send_json(c, status ? status : err_http_status(e->code), server_error_json(e));
 }
 
-/* Matches url against pattern; a "{}" segment captures into arg. */
-static int route_match(const char *pattern, const char *url, char *arg, size_t arglen)
+/* Matches url (as sent, percent-encoded) against pattern. A "{KIND}"
+ * segment matches one segment of url, which is returned raw in *arg and *arglen
+ * with KIND ("VM", "image") in kind/kindlen; matching before decoding keeps
+ * an encoded "/" inside the name. */
+static int route_match(const char *pattern, const char *url, const char **arg, size_t *arglen,
+		       char *kind, size_t kindlen)
 {
 	const char *p = pattern, *u = url;
 
-	arg[0] = '\0';
+	*arg = NULL;
+	*arglen = 0;
+	kind[0] = '\0';
 	while (*p && *u) {
-		if (p[0] == '{' && p[1] == '}') {
-			size_t n = strcspn(u, "/");
+		if (p[0] == '{') {
+			size_t k = strcspn(p, "}"), n = strcspn(u, "/");
 
-			if (n == 0 || n >= arglen)
+			if (n == 0)
 				return 0;
-			memcpy(arg, u, n);
-			arg[n] = '\0';
+			snprintf(kind, kindlen, "%.*s", (int)k - 1, p + 1);
+			*arg = u;
+			*arglen = n;
 			u += n;
-			p += 2;
+			p += k + (p[k] == '}');
 			continue;
 		}
 		if (*p++ != *u++)
@@ -230,55 +240,70 @@ static int refused(struct server *srv, const char *url, struct err *e)
 	return 1;
 }
 
+/* The first route whose pattern matches url; *path_known tells whether
+ * any did, whatever the method (405 rather than 404). */
+static const struct route *find_route(const struct route *routes, const char *url,
+				      const char *method, const char **arg, size_t *arglen,
+				      char *kind, size_t kindlen, int *path_known)
+{
+	*path_known = 0;
+	for (const struct route *r = routes; r->method; r++) {
+		if (!route_match(r->pattern, url, arg, arglen, kind, kindlen))
+			continue;
+		*path_known = 1;
+		if (strcmp(r->method, method) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+/* Decodes what the request carries (path name, body), runs the handler
+ * and answers. Bad input is answered 400 before the handler runs. */
 static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, const char *url,
 				const char *method, struct conn_ctx *ctx)
 {
-	struct request req = {.method = method, .url = url, .conn = c};
+	struct request req = {.method = method, .url = url, .arg = "", .conn = c};
+	const struct route *route;
+	const char *raw_arg;
+	char kind[16], *arg = NULL;
+	size_t arglen;
 	struct err e;
 	json_t *out = NULL;
 	struct stream *st = NULL;
-	int status = 200, path_known = 0, rc;
-	json_error_t jerr;
+	int status = 200, path_known, rc;
 
 	err_clear(&e);
-	if (ctx->body.len) {
-		req.body = json_loadb(ctx->body.data, ctx->body.len, JSON_REJECT_DUPLICATES, &jerr);
-		if (!req.body) {
-			err_set(&e, ERR_INVALID, "malformed JSON body: %s (line %d)", jerr.text,
-				jerr.line);
-			return send_error(c, &e, 400);
-		}
-		if (!json_is_object(req.body)) {
-			json_decref(req.body);
-			err_set(&e, ERR_INVALID, "request body must be a JSON object");
-			return send_error(c, &e, 400);
-		}
+	route = find_route(srv->routes, url, method, &raw_arg, &arglen, kind, sizeof(kind),
+			   &path_known);
+	if (!route) {
+		if (path_known)
+			err_set(&e, ERR_INVALID, "method %s not allowed on %s", ERR_Q(method),
+				ERR_Q(url));
+		else
+			err_set(&e, ERR_NOT_FOUND, "no such API path: %s %s", ERR_Q(method),
+				ERR_Q(url));
+		return send_error(c, &e, path_known ? 405 : 404);
 	}
-	for (const struct route *r = srv->routes; r->method; r++) {
-		if (!route_match(r->pattern, url, req.arg, sizeof(req.arg)))
-			continue;
-		path_known = 1;
-		if (strcmp(r->method, method) != 0)
-			continue;
-		rc = r->fn(srv->d, &req, &out, &status, &st, &e);
-		json_decref(req.body);
-		if (rc == 1) {
-			track_stream(srv, ctx, st);
-			return send_stream(c, status, st);
-		}
-		if (rc < 0) {
-			log_debug(srv->d->log, "api request failed", LF_S("method", method),
-				  LF_S("path", url), LF_S("error", e.msg));
-			return send_error(c, &e, 0);
-		}
-		return send_json(c, status, out ? out : json_object());
+	if ((raw_arg && req_decode_name(raw_arg, arglen, kind, &arg, &e) < 0) ||
+	    req_decode_body(ctx->body.data, ctx->body.len, &req.body, &e) < 0) {
+		free(arg);
+		return send_error(c, &e, 400);
 	}
+	if (arg)
+		req.arg = arg;
+	rc = route->fn(srv->d, &req, &out, &status, &st, &e);
 	json_decref(req.body);
-	if (path_known)
-		err_set(&e, ERR_INVALID, "method %s not allowed on %s", method, url);
-	else
-		err_set(&e, ERR_NOT_FOUND, "no such API path: %s %s", method, url);
-	return send_error(c, &e, path_known ? 405 : 404);
+	free(arg);
+	if (rc == 1) {
+		track_stream(srv, ctx, st);
+		return send_stream(c, status, st);
+	}
+	if (rc < 0) {
+		log_debug(srv->d->log, "api request failed", LF_S("method", method),
+			  LF_S("path", url), LF_S("error", e.msg));
+		return send_error(c, &e, 0);
+	}
+	return send_json(c, status, out ? out : json_object());
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -337,6 +362,17 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* MHD would percent-decode the path before routing, so "a%2Fb" would look
+ * like two segments and "%2E%2E" like "..": keep the path as sent, and
+ * decode the one segment that is a name (req_decode_name). Query values
+ * are compared with plain "1"/"0" and need no decoding. */
+static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return strlen(s);
+}
+
 static int bind_socket(const char *path, struct err *e)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -390,6 +426,7 @@ int server_start(struct daemon *d, const struct route *routes, struct server **o
 	s->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
 				  0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->fd,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				  MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
 	if (!s->mhd) {
 		close(s->fd);

@@ -4,7 +4,9 @@
  * One thread per connection, so a long request (a VM boot) never blocks
  * another. Only the daemon's own user (and root) may talk to it: the peer's
  * uid is checked with SO_PEERCRED and others get 403. Bodies over
- * SERVER_MAX_BODY, malformed JSON and unknown fields get 400 with a JSON error.
+ * SERVER_MAX_BODY, malformed JSON and bad names in the path get 400 with a
+ * JSON error before any handler runs; each handler decodes its body with
+ * req_decode.h. Every error answer is a JSON error, whatever the input.
  */
 #ifndef BANGER_DAEMON_SERVER_H
 #define BANGER_DAEMON_SERVER_H
@@ -21,9 +23,9 @@ struct server;
 
 struct request {
 	const char *method;
-	const char *url;      /* full path, e.g. /v1/vms/calm-otter/start */
-	char arg[128];        /* the {name} part of the route, "" if none */
-	json_t *body;         /* parsed JSON body or NULL when there was none */
+	const char *url;      /* path as sent (still percent-encoded) */
+	const char *arg;      /* the {VM} or {image} name, decoded and checked; "" if none */
+	json_t *body;         /* parsed JSON object or NULL when there was none */
 	void *conn;           /* struct MHD_Connection */
 };
 
@@ -38,7 +40,9 @@ typedef int (*route_fn)(struct daemon *d, const struct request *r, json_t **out,
 
 struct route {
 	const char *method;
-	const char *pattern; /* "/v1/vms/{}/start": {} matches one path segment */
+	/* "/v1/vms/{VM}/start": {VM} or {image} matches one path segment,
+	 * which must be a valid name of that kind (names.h). */
+	const char *pattern;
 	route_fn fn;
 };
 
@@ -62,8 +66,5 @@ void server_stop(struct server *s);
 /* {"error": {"code", "message", "hint"?, "log"?}}: the one shape of every
  * API error, in plain answers and as the last line of a stream. */
 json_t *server_error_json(const struct err *e);
-
-/* Strictly unpacks a request body: unknown keys are an ERR_INVALID error. */
-int request_unpack(const struct request *r, struct err *e, const char *fmt, ...);
 
 #endif

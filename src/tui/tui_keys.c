@@ -80,15 +80,23 @@ static void create_answer(struct tui_ui *ui, const char *text)
 
 	switch (ui->ask) {
 	case TUI_ASK_NAME:
-		if (text[0])
-			json_object_set_new(ui->create, "name", json_string(text));
+		if (text[0]) {
+			json_t *name = json_string(text);
+
+			/* Dropping a name JSON cannot carry would create another. */
+			if (!name) {
+				ask_create(ui, TUI_ASK_NAME, "That name is not valid UTF-8 text.");
+				return;
+			}
+			json_object_set_new(ui->create, "name", name);
+		}
 		ask_create(ui, TUI_ASK_VCPU, NULL);
 		return;
 	case TUI_ASK_VCPU:
 	case TUI_ASK_MEMORY:
 		if (text[0] && (v = positive(text)) < 0) {
 			snprintf(problem, sizeof(problem), "\"%s\" is not a positive whole number.",
-				 text);
+				 ERR_Q(text));
 			ask_create(ui, ui->ask, problem);
 			return;
 		}

@@ -1,10 +1,13 @@
-/* err: see err.h. Messages are truncated, never overflowed. */
+/* err: see err.h. Messages are truncated, never overflowed, and always
+ * valid UTF-8 (see escape()). */
 #include "util/err.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "util/utf8.h"
 
 static const char *const code_names[] = {
 	[ERR_OK] = "ok",
@@ -20,6 +23,110 @@ static const char *const code_names[] = {
 	[ERR_UNAVAILABLE] = "unavailable",
 };
 
+/* How escape() treats text: a message keeps its newlines, tabs, quotes and
+ * backslashes; a quote of user text escapes them too (it is one line, put
+ * between double quotes). */
+enum esc_mode { ESC_MESSAGE, ESC_QUOTE };
+
+/* The escaped form of the character of k bytes at s into unit (at least 8
+ * bytes); returns its length. k == 0: one byte that is not UTF-8. */
+static size_t esc_unit(const unsigned char *s, size_t k, enum esc_mode m, char *unit)
+{
+	unsigned char c = s[0];
+	int plain = c >= 0x20 && c != 0x7f;
+
+	if (k == 2 && c == 0xC2 && s[1] < 0xA0) /* C1 controls, U+0080-U+009F */
+		return (size_t)snprintf(unit, 8, "\\u00%02x", s[1]);
+	if (k > 1) {
+		memcpy(unit, s, k);
+		return k;
+	}
+	if (m == ESC_MESSAGE)
+		plain = plain || c == '\n' || c == '\t';
+	else if (c == '"' || c == '\\')
+		return (size_t)snprintf(unit, 8, "\\%c", c);
+	if (k == 1 && plain) {
+		unit[0] = (char)c;
+		return 1;
+	}
+	if (c == '\n' || c == '\t' || c == '\r')
+		return (size_t)snprintf(unit, 8, "\\%c", c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
+	return (size_t)snprintf(unit, 8, "\\x%02x", c);
+}
+
+/* Copies n bytes of in to out (cap bytes, cap >= 4) escaped per m, always
+ * NUL-terminated. What does not fit is cut after a whole character and
+ * marked "..."; so is input that was already cut (`was_cut`), after
+ * dropping the incomplete character the cut may have left at its end. */
+static void escape(char *out, size_t cap, const char *in, size_t n, int was_cut, enum esc_mode m)
+{
+	const unsigned char *u = (const unsigned char *)in;
+	size_t pos = 0, keep = 0, i = 0;
+	char unit[8];
+
+	if (was_cut)
+		n = utf8_cut(in, n);
+	while (i < n) {
+		size_t k = utf8_seq(in + i, n - i), ul = esc_unit(u + i, k, m, unit);
+
+		if (pos + ul > cap - 1)
+			break;
+		memcpy(out + pos, unit, ul);
+		pos += ul;
+		i += k ? k : 1;
+		if (pos <= cap - 4)
+			keep = pos; /* room for "..." after this character */
+	}
+	if (i < n || was_cut) {
+		memcpy(out + keep, "...", 3);
+		pos = keep + 3;
+	}
+	out[pos] = '\0';
+}
+
+const char *err_quote(char *buf, size_t len, const char *s)
+{
+	if (!s)
+		s = "";
+	escape(buf, len, s, strlen(s), 0, ESC_QUOTE);
+	return buf;
+}
+
+const char *err_clean(char *buf, size_t len, const char *s)
+{
+	if (!s)
+		s = "";
+	escape(buf, len, s, strlen(s), 0, ESC_MESSAGE);
+	return buf;
+}
+
+/* vsnprintf into dst (cap bytes) through escape(). The scratch buffer is
+ * larger than any message so that a cut there is rare, and seen. */
+static void vformat(char *dst, size_t cap, const char *fmt, va_list ap)
+{
+	char tmp[2 * ERR_MSG_MAX];
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+
+	if (n < 0) {
+		snprintf(dst, cap, "(unprintable error message)");
+		return;
+	}
+	escape(dst, cap, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1,
+	       (size_t)n >= sizeof(tmp), ESC_MESSAGE);
+}
+
+static void format(char *dst, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void format(char *dst, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vformat(dst, cap, fmt, ap);
+	va_end(ap);
+}
+
 void err_clear(struct err *e)
 {
 	if (!e)
@@ -31,7 +138,7 @@ void err_clear(struct err *e)
 static void vset(struct err *e, enum err_code code, const char *fmt, va_list ap)
 {
 	e->code = code;
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	vformat(e->msg, sizeof(e->msg), fmt, ap);
 	e->hint[0] = e->log[0] = '\0';
 }
 
@@ -65,7 +172,8 @@ int err_errno(struct err *e, int errnum, const char *fmt, ...)
 	vset(e, code, fmt, ap);
 	va_end(ap);
 	n = strlen(e->msg);
-	snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", strerror(errnum));
+	if (n + 2 + strlen(strerror(errnum)) < sizeof(e->msg))
+		snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", strerror(errnum));
 	if (errnum == ENOSPC)
 		err_hint(e, "free some disk space and try again");
 	return -1;
@@ -80,10 +188,11 @@ int err_wrap(struct err *e, const char *fmt, ...)
 	if (!e)
 		return -1;
 	va_start(ap, fmt);
-	vsnprintf(ctx, sizeof(ctx), fmt, ap);
+	vformat(ctx, sizeof(ctx), fmt, ap);
 	va_end(ap);
 	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", ctx, old);
+	old[sizeof(old) - 1] = '\0';
+	format(e->msg, sizeof(e->msg), "%s: %s", ctx, old);
 	if (e->code == ERR_OK)
 		e->code = ERR_INTERNAL;
 	return -1;
@@ -96,7 +205,7 @@ void err_hint(struct err *e, const char *fmt, ...)
 	if (!e)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(e->hint, sizeof(e->hint), fmt, ap);
+	vformat(e->hint, sizeof(e->hint), fmt, ap);
 	va_end(ap);
 }
 
@@ -104,7 +213,7 @@ void err_log(struct err *e, const char *path)
 {
 	if (!e)
 		return;
-	snprintf(e->log, sizeof(e->log), "%s", path ? path : "");
+	err_clean(e->log, sizeof(e->log), path);
 }
 
 const char *err_code_name(enum err_code code)

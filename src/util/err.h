@@ -5,6 +5,14 @@
  * failing function fills it with err_set()/err_errno() and returns -1; each
  * caller on the way up may prepend context with err_wrap(), so the top level
  * prints one chain: "vm start calm-otter: configure drives: ... (see PATH)".
+ *
+ * Every message, hint and log path is valid UTF-8 without terminal control
+ * characters, whatever went into it (a JSON error must always be encodable,
+ * and a terminal must not obey what a user typed): err_set and friends turn
+ * invalid bytes and control characters other than newline and tab into
+ * \xNN, and cut an over-long message on a character boundary, ending it
+ * with "...". Text the user supplied goes into a message through ERR_Q(),
+ * which also escapes quotes, backslashes and newlines and shortens it.
  */
 #ifndef BANGER_UTIL_ERR_H
 #define BANGER_UTIL_ERR_H
@@ -34,6 +42,25 @@ struct err {
 	char hint[ERR_AUX_MAX]; /* what the user can do about it, or "" */
 	char log[ERR_AUX_MAX];  /* the log file to read, or "" */
 };
+
+/* The longest quoted text ERR_Q() produces, NUL included. */
+#define ERR_QUOTE_MAX 100
+
+/* Writes s into buf (len bytes) as a one-line, printable, valid UTF-8 quote:
+ * \" \\ \n \t \r, other control characters and invalid bytes as \xNN, C1
+ * controls as \u00NN; cut on a character boundary with "..." when it does
+ * not fit. s may be NULL (""). Returns buf. */
+const char *err_quote(char *buf, size_t len, const char *s);
+
+/* err_quote into a buffer that lives until the end of the enclosing block:
+ * err_set(e, ERR_INVALID, "VM name \"%s\" ...", ERR_Q(name)). */
+#define ERR_Q(s) err_quote((char[ERR_QUOTE_MAX]){0}, ERR_QUOTE_MAX, (s))
+
+/* Writes s into buf the way err_set keeps a message: newlines and tabs stay,
+ * other control characters and invalid bytes become \xNN, cut on a
+ * character boundary with "...". For text put into a struct err or a JSON
+ * string by other means. Returns buf. */
+const char *err_clean(char *buf, size_t len, const char *s);
 
 /* Resets e to "no error". Accepts NULL. */
 void err_clear(struct err *e);

@@ -9,7 +9,7 @@
 
 static int bad(struct err *e, const char *s, const char *why)
 {
-	err_set(e, ERR_INVALID, "invalid size \"%s\": %s", s, why);
+	err_set(e, ERR_INVALID, "invalid size \"%s\": %s", ERR_Q(s), why);
 	err_hint(e, "use a whole number with an optional K, M, G or T suffix, e.g. 16G");
 	return -1;
 }

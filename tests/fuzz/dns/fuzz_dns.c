@@ -3,7 +3,7 @@
  * without a crash, leak or sanitizer report, and every reply must hold up:
  * it fits the buffer, is a response (so feeding it back is dropped), and
  * when it echoes a question it is recognised as the reply to the query.
- * Built with clang by run.sh, outside meson.
+ * Built with clang by tests/fuzz/run.sh, outside meson.
  */
 #include <stddef.h>
 #include <stdint.h>

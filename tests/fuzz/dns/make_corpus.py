@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the fuzzer's seed corpus (corpus/*.bin): a few valid DNS queries
 covering each reply path. Run again after changing it; the files are
-checked in so run.sh needs nothing but clang."""
+checked in so tests/fuzz/run.sh needs nothing but clang."""
 import os
 import struct
 
