@@ -313,7 +313,8 @@ def test_daemon_killed_mid_build_is_cleaned_at_next_start(mirror_env):
     wait_progress(proc, r"^\.\.\. mmdebstrap: ", lines, timeout=120)
     img = images(env)["doomed"]
     d = env.state / "images" / img["id"]
-    assert (d / "tree").exists()
+    # mmdebstrap makes the tree itself, a moment after its progress line.
+    env.wait_for(lambda: (d / "tree").exists(), timeout=60, what="mmdebstrap's tree")
     os.kill(env.daemon_pid(), signal.SIGKILL)
     proc.wait(timeout=30)
     # The bootstrap dies with the daemon, and its mounts never reached the host.
