@@ -15,7 +15,8 @@
 #                          overlay and net modules, modules.dep for just those
 #     modules/<ver>/       the kernel's full modules tree, with depmod's files
 #     rootfs.ext4          base image: Debian minbase + systemd, sshd,
-#                          networkd, packages.apt, /lib/modules/<ver>
+#                          networkd (off), packages.apt, /lib/modules/<ver>,
+#                          banger-ready.service
 #     packages.apt         the extra packages the rootfs was built with
 #     firecracker          copied in when `command -v firecracker` finds one
 #     .stamps/             input keys of each step (for the cache)
@@ -337,15 +338,119 @@ rootfs_tar() {
 	fi
 }
 
+# What banger turns off in the guest for a fast boot, the same list as
+# `banger image build` (src/image/image_guest.c) and README "What banger
+# turns off in the guest". Disabled: the [Install] symlinks go (`systemctl
+# enable` brings each back). Masked: units with no [Install] section.
+GUEST_DISABLE="multi-user.target.wants/e2scrub_reap.service
+timers.target.wants/e2scrub_all.timer
+sysinit.target.wants/systemd-pstore.service
+getty.target.wants/getty@tty1.service
+multi-user.target.wants/systemd-networkd.service
+sockets.target.wants/systemd-networkd.socket
+sysinit.target.wants/systemd-network-generator.service
+network-online.target.wants/systemd-networkd-wait-online.service
+dbus-org.freedesktop.network1.service"
+GUEST_MASK="getty-static.service modprobe@configfs.service modprobe@dm_mod.service
+modprobe@efi_pstore.service modprobe@fuse.service modprobe@loop.service
+sys-kernel-config.mount sys-fs-fuse-connections.mount"
+
+# The unit that prints banger's readiness line and its script (the same
+# text as READY_UNIT and READY_SCRIPT in src/image/image_guest.c).
+guest_ready_unit() {
+	cat <<'EOF'
+# banger: says on the serial console whether the VM is ready, once
+# ssh.service's start job is done (Type=notify: sshd listens). bangerd waits
+# for that line; without this unit `vm create` waits for boot_timeout.
+[Unit]
+Description=Tell banger the VM is ready
+DefaultDependencies=no
+Wants=ssh.service
+After=ssh.service
+Conflicts=shutdown.target
+Before=shutdown.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/lib/banger/banger-ready
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+guest_ready_script() {
+	cat <<'EOF'
+#!/bin/sh
+# banger-ready: run by banger-ready.service. Writes "banger: ready in <uptime> s"
+# or "banger: not ready: ..." to /dev/console, the line bangerd watches for.
+# /dev/console rather than /dev/kmsg: printed whatever the console log level
+# (quiet, kernel.printk), and never hung up by agetty's vhangup of ttyS0.
+listening() {
+	for f in /proc/net/tcp /proc/net/tcp6; do
+		[ -r "$f" ] || continue
+		while read -r sl local remote st rest; do
+			case "$local:$st" in *:0016:0A) return 0 ;; esac
+		done <"$f"
+	done
+	return 1
+}
+read -r up rest </proc/uptime
+if listening; then
+	echo "banger: ready in $up s" >/dev/console
+else
+	echo "banger: not ready: sshd is not listening on port 22 (ssh.service:" \
+		"$(systemctl is-active ssh.service 2>/dev/null) $(systemctl is-enabled ssh.service 2>/dev/null))" >/dev/console
+fi
+EOF
+}
+
+# ssh.service's drop-in (the same text as SSH_UNIT_DROPIN in image_guest.c).
+guest_ssh_dropin() {
+	cat <<'EOF'
+# banger: sshd starts as soon as the journal socket is there, not after
+# sysinit.target (the whole of early boot, ~7 s under TCG): banger-init
+# already mounted the disks and configured eth0. Remove this [Unit] section
+# to get Debian's ordering back.
+[Unit]
+DefaultDependencies=no
+After=systemd-journald.socket
+RequiresMountsFor=/root
+Conflicts=shutdown.target
+Before=shutdown.target
+
+# bangerd writes the VM's host key at create; make one only if missing. No
+# `sshd -t` pre-check: a bad configuration fails sshd itself just the same.
+[Service]
+ExecStartPre=
+ExecStartPre=/bin/sh -c 'test -e /etc/ssh/ssh_host_ed25519_key || ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key'
+EOF
+}
+
+# Boot-time trimming and the ready unit in the tree at $1.
+tune_guest() {
+	local r=$1 u sd="$1/etc/systemd/system"
+	for u in $GUEST_DISABLE; do
+		rm -f "$sd/$u"
+	done
+	for u in $GUEST_MASK; do
+		ln -sfn /dev/null "$sd/$u"
+	done
+	guest_ready_unit >"$r/usr/lib/systemd/system/banger-ready.service"
+	mkdir -p "$r/usr/lib/banger"
+	guest_ready_script >"$r/usr/lib/banger/banger-ready"
+	chmod 0755 "$r/usr/lib/banger/banger-ready"
+	mkdir -p "$sd/multi-user.target.wants"
+	ln -sfn /usr/lib/systemd/system/banger-ready.service \
+		"$sd/multi-user.target.wants/banger-ready.service"
+}
+
 # Guest essentials on top of the Debian tree in $1 (see the report in the
-# header): networkd on, no identity baked in, root by SSH key only.
+# header): no identity baked in, root by SSH key only, a fast boot.
 customize_rootfs() {
 	local r=$1
-	# systemd-networkd as `systemctl enable` would (WantedBy=multi-user.target,
-	# Also=systemd-networkd.socket, Alias=dbus-org.freedesktop.network1.service).
-	run "enable systemd-networkd" chroot "$r" systemctl enable systemd-networkd.service
-	[ -L "$r/etc/systemd/system/multi-user.target.wants/systemd-networkd.service" ] ||
-		die "enabling systemd-networkd in the rootfs did not create its symlink"
+	# systemd-networkd stays installed but off: banger-init configures eth0
+	# before systemd starts (src/guest/guest_net.h).
+	tune_guest "$r"
 	# Each VM gets its own machine-id: systemd makes one at first boot when
 	# the file is empty, and commits it to the (writable) overlay.
 	: >"$r/etc/machine-id"
@@ -357,13 +462,7 @@ customize_rootfs() {
 	# only when none was provided, then runs the usual check.
 	rm -f "$r"/etc/ssh/ssh_host_*
 	mkdir -p "$r/etc/systemd/system/ssh.service.d"
-	cat >"$r/etc/systemd/system/ssh.service.d/banger.conf" <<'EOF'
-# banger: bangerd writes the VM's host key at create; make one only if missing.
-[Service]
-ExecStartPre=
-ExecStartPre=/bin/sh -c 'test -e /etc/ssh/ssh_host_ed25519_key || ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key'
-ExecStartPre=/usr/sbin/sshd -t
-EOF
+	guest_ssh_dropin >"$r/etc/systemd/system/ssh.service.d/banger.conf"
 	mkdir -p "$r/etc/ssh/sshd_config.d"
 	cat >"$r/etc/ssh/sshd_config.d/banger.conf" <<'EOF'
 # banger: root logs in with the key banger installs, never with a password.

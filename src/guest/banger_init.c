@@ -4,7 +4,8 @@
  * Loads the initrd's kernel modules, waits for the three disks, assembles the
  * root (base image + overlay disk as overlayfs, work disk at /root; see
  * guest_plan.h), writes the per-boot files from the kernel parameters (see
- * guest_cmdline.h), and switch_roots to /sbin/init. Any failure prints one
+ * guest_cmdline.h), brings eth0 up with the VM's address (guest_net.h), and
+ * switch_roots to /sbin/init. Any failure prints one
  * "banger-init: ..." line and resets the VM, so the user gets an error in the
  * VM's log instead of a hung machine.
  */
@@ -12,6 +13,7 @@
 #include "guest/guest_cmdline.h"
 #include "guest/guest_exec.h"
 #include "guest/guest_modload.h"
+#include "guest/guest_net.h"
 #include "guest/guest_plan.h"
 
 #include <errno.h>
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #define DISK_TIMEOUT_MS 10000
+#define NET_TIMEOUT_MS 5000
 
 static const char *const disks[] = {"/dev/vda", "/dev/vdb", "/dev/vdc"};
 
@@ -53,6 +56,8 @@ static int assemble(struct guest_cmdline *c, struct guest_plan *plan, const char
 		return -1;
 	if (guest_exec_files(plan->root, c, e) < 0)
 		return err_wrap(e, "write per-boot settings");
+	if (guest_net_up(c, NET_TIMEOUT_MS, e) < 0)
+		return -1;
 	return 0;
 }
 

@@ -257,10 +257,12 @@ void guest_boot_fail(const struct err *e)
 {
 	struct timespec settle = {1, 0};
 
+	/* "banger-init: error: " is what the host's console watcher looks for
+	 * (src/vmm/console_scan.h). */
 	if (e->hint[0])
-		guest_boot_say("%s (%s)", e->msg, e->hint);
+		guest_boot_say("error: %s (%s)", e->msg, e->hint);
 	else
-		guest_boot_say("%s", e->msg);
+		guest_boot_say("error: %s", e->msg);
 	sync();
 	/* Let the serial line drain before the machine goes away. */
 	nanosleep(&settle, NULL);

@@ -38,7 +38,7 @@ int guest_boot_switch_root(const char *newroot, const char *keep, struct err *e)
 /* Prints "banger-init: " + fmt as one console line. */
 void guest_boot_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Prints e as ONE line starting "banger-init: " on the console (kmsg as a
+/* Prints e as ONE line starting "banger-init: error: " on the console (kmsg as a
  * fallback) and resets the machine. A reset rather than a power-off: under
  * Firecracker on x86 a powered-off guest leaves the VMM running (a hung VM),
  * while a reset ends both Firecracker and QEMU -no-reboot. Never returns. */

@@ -451,7 +451,7 @@ int image_build_run(const struct image_plan *p, const char *dir, const char *log
 	}
 	if (start_tree(&b, e) < 0)
 		goto out;
-	say(&b, "configuring the guest (networkd, sshd, no machine-id, no host keys)");
+	say(&b, "configuring the guest (sshd, banger-ready, boot trimming, no machine-id, no host keys)");
 	if (image_guest_configure(b.tree, e) < 0)
 		goto out;
 	if (p->modules_src) {

@@ -262,8 +262,13 @@ static char *qemu_kernel_args(const struct vmm_config *cfg, const char *accel, l
 	struct buf b = BUF_INIT;
 
 	buf_puts(&b, QEMU_BOOT_ARGS);
+	/* tsc=reliable: every TCG vCPU reads the same host TSC, yet the boot-time
+	 * sync check, run on emulated CPUs, finds them "unsynchronized" and
+	 * the kernel falls back to the jiffies clocksource, whose time runs slow
+	 * whenever a busy host delays the timer ticks (seen: a guest uptime 4 s
+	 * behind the host's clock by the end of boot). */
 	if (tsc_khz > 0 && !strcmp(accel, "tcg"))
-		buf_printf(&b, " tsc_early_khz=%ld", tsc_khz);
+		buf_printf(&b, " tsc_early_khz=%ld tsc=reliable", tsc_khz);
 	if (cfg->boot_args && *cfg->boot_args)
 		buf_printf(&b, " %s", cfg->boot_args);
 	return buf_steal(&b);

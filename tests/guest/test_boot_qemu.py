@@ -54,6 +54,7 @@ say "modprobe=$(modprobe -n dummy >/dev/null 2>&1 && echo ok || echo missing)"
 say "ssh=$(systemctl is-active ssh.service)"
 say "machine_id=$(test -s /etc/machine-id && echo set || echo empty)"
 say "failed=$(systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')"
+say "networkd=$(systemctl is-enabled systemd-networkd.service)"
 echo from-guest > /root/from-guest.txt
 echo guest-was-here > /etc/guest-was-here
 sync
@@ -122,7 +123,8 @@ class Vm:
         self.qmp_path = tmp / "qmp.sock"
         b = bundle_paths()
         khz = tsc_khz()
-        append = cmdline + (f" tsc_early_khz={khz}" if khz else "")
+        # As the QEMU driver does under TCG (src/vmm/qemu.c).
+        append = cmdline + (f" tsc_early_khz={khz} tsc=reliable" if khz else "")
         argv = ["qemu-system-x86_64", "-M", "microvm", "-accel", "tcg", "-cpu", "max",
                 "-m", "1024", "-smp", "2", "-nodefaults", "-no-user-config", "-nographic",
                 "-device", "i8042", "-no-reboot",
@@ -195,8 +197,10 @@ def init_errors(text):
 
 
 def check_lines(text):
-    return dict(line.split(" ", 1)[1].split("=", 1) for line in text.splitlines()
-                if line.startswith("BANGER-CHECK ") and "=" in line)
+    # A line may follow the serial getty's login prompt on the same line.
+    found = (line[line.index("BANGER-CHECK "):] for line in text.splitlines()
+             if "BANGER-CHECK " in line)
+    return dict(l.split(" ", 1)[1].split("=", 1) for l in found if "=" in l)
 
 
 def test_boot_assembles_root_and_starts_systemd(tmp_path, vms):
@@ -231,6 +235,10 @@ def test_boot_assembles_root_and_starts_systemd(tmp_path, vms):
     facts = check_lines(text)
     print(f"boot to login prompt: {booted:.1f} s (TCG); facts: {facts}")
     assert "t1 login:" in login  # getty shows the hostname from banger.hostname
+    # banger-ready.service: the line bangerd waits for, with the guest's uptime.
+    ready = [l for l in text.splitlines() if l.startswith("banger: ready in ")]
+    assert len(ready) == 1, text[-3000:]
+    assert float(ready[0].split()[3]) > 0
     assert facts["hostname"] == "t1"
     assert facts["rootfs"] == "overlay"
     assert facts["rootdisk"] == "/dev/vdc"
@@ -242,6 +250,7 @@ def test_boot_assembles_root_and_starts_systemd(tmp_path, vms):
     assert facts["ssh"] == "active"
     assert facts["machine_id"] == "set"
     assert facts["failed"].strip() == ""
+    assert facts["networkd"] == "disabled"  # banger-init configured eth0 itself
 
     vm.ctrl_alt_del()
     vm.proc.wait(timeout=180)
@@ -265,5 +274,52 @@ def test_missing_disk_gives_one_clear_error_and_ends_the_vm(tmp_path, vms):
     vm.proc.wait(timeout=BOOT_TIMEOUT)
     lines = [l for l in vm.text().splitlines() if l.startswith("banger-init: ")]
     assert len(lines) == 1, lines
+    assert lines[0].startswith("banger-init: error: ")  # what bangerd's console watcher reads
     assert "/dev/vdc did not appear" in lines[0]
     assert "/dev/vda /dev/vdb" in lines[0] or "/dev/vdb /dev/vda" in lines[0]
+
+
+def three_disks(tmp_path, upper_files=None):
+    """Overlay (with upper_files: {path: text}) and work disks."""
+    ovl_dir = tmp_path / "ovl"
+    (ovl_dir / "upper").mkdir(parents=True)
+    (ovl_dir / "work").mkdir()
+    for rel, text in (upper_files or {}).items():
+        p = ovl_dir / "upper" / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    overlay, work = tmp_path / "overlay.ext4", tmp_path / "work.ext4"
+    mkfs(overlay, ovl_dir)
+    mkfs(work)
+    return [(bundle_paths()["rootfs"], True), (overlay, False), (work, False)]
+
+
+def test_broken_sshd_says_not_ready_on_the_console(tmp_path, vms):
+    drives = three_disks(tmp_path, {"etc/ssh/sshd_config.d/zz-broken.conf": "NoSuchOption yes\n"})
+    vm = Vm(tmp_path, drives, CMDLINE)
+    vms.append(vm)
+    text = vm.wait_for(lambda t: "banger: not ready" in t or "banger: ready in" in t,
+                       BOOT_TIMEOUT)
+    assert "banger: ready in" not in text
+    assert "banger: not ready: sshd is not listening on port 22" in text, text[-3000:]
+    # systemd's own status line, also on the console (console_scan matches both);
+    # it cuts the unit name to fit: "Failed to start ssh.servic… - OpenBSD ...".
+    assert any("Failed to start" in l and "OpenBSD Secure Shell server" in l
+               for l in text.splitlines()), text[-3000:]
+
+
+def test_bad_kernel_parameter_fails_init_with_one_line(tmp_path, vms):
+    vm = Vm(tmp_path, three_disks(tmp_path), CMDLINE + " banger.ip=10.0.0.300/24")
+    vms.append(vm)
+    vm.proc.wait(timeout=BOOT_TIMEOUT)  # banger-init resets; -no-reboot ends QEMU
+    lines = [l for l in vm.text().splitlines() if l.startswith("banger-init: ")]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("banger-init: error: kernel command line: ")
+    assert "banger.ip" in lines[0]
+
+
+def test_init_exiting_panics_the_kernel_and_ends_the_vm(tmp_path, vms):
+    vm = Vm(tmp_path, three_disks(tmp_path), CMDLINE + " banger.init=/bin/true")
+    vms.append(vm)
+    vm.proc.wait(timeout=BOOT_TIMEOUT)  # panic=1 reboots; -no-reboot ends QEMU
+    assert "Kernel panic - not syncing: Attempted to kill init!" in vm.text()

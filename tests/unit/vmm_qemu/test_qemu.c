@@ -131,7 +131,7 @@ static void test_argv_full(void **state)
 	    "-initrd",
 	    "/rt/initrd.img",
 	    "-append",
-	    "console=ttyS0 reboot=k panic=1 tsc_early_khz=2596140 banger.hostname=calm-otter",
+	    "console=ttyS0 reboot=k panic=1 tsc_early_khz=2596140 tsc=reliable banger.hostname=calm-otter",
 	    "-drive",
 	    "id=d0,file=/img/base.ext4,format=raw,if=none,readonly=on",
 	    "-device",
