@@ -454,19 +454,12 @@ void server_cancel_streams(struct server *s)
 
 int server_drain(struct server *s, long long deadline_ms)
 {
-	long long wait_ms = deadline_ms - mono_ms();
 	struct timespec ts;
 	int busy;
 
 	if (!s)
 		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += wait_ms > 0 ? wait_ms / 1000 : 0;
-	ts.tv_nsec += wait_ms > 0 ? (wait_ms % 1000) * 1000000L : 0;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	mono_deadline_ts(deadline_ms, &ts);
 	pthread_mutex_lock(&s->lock);
 	while (s->active)
 		if (pthread_cond_timedwait(&s->idle, &s->lock, &ts) == ETIMEDOUT)

@@ -186,19 +186,11 @@ int workers_drain(struct daemon *d, long long deadline_ms)
 {
 	struct workers *ws = d->workers;
 	struct timespec now;
-	long long wait_ms = deadline_ms - mono_ms();
 	int left;
 
 	if (!ws)
 		return 0;
-	/* An absolute CLOCK_MONOTONIC time for the condvar (mono_ms's clock). */
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	now.tv_sec += wait_ms > 0 ? wait_ms / 1000 : 0;
-	now.tv_nsec += wait_ms > 0 ? (wait_ms % 1000) * 1000000L : 0;
-	if (now.tv_nsec >= 1000000000L) {
-		now.tv_sec++;
-		now.tv_nsec -= 1000000000L;
-	}
+	mono_deadline_ts(deadline_ms, &now);
 	pthread_mutex_lock(&ws->lock);
 	while ((left = running(ws)) > 0)
 		if (pthread_cond_timedwait(&ws->idle, &ws->lock, &now) == ETIMEDOUT)

@@ -102,6 +102,21 @@ long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void mono_deadline_ts(long long deadline_ms, struct timespec *ts)
+{
+	long long wait_ms = deadline_ms - mono_ms();
+
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	if (wait_ms <= 0)
+		return;
+	ts->tv_sec += wait_ms / 1000;
+	ts->tv_nsec += (wait_ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 static void put_time(struct buf *b)
 {
 	struct timespec ts;

@@ -58,4 +58,10 @@ void log_emit(struct logger *lg, enum log_level lv, const char *msg, ...);
 /* Milliseconds on the monotonic clock, for duration_ms fields. */
 long long mono_ms(void);
 
+/* The CLOCK_MONOTONIC time of deadline_ms (a mono_ms() value) as the
+ * absolute timespec that pthread_cond_timedwait takes on a condvar made
+ * with that clock. A deadline already past gives "now". */
+struct timespec;
+void mono_deadline_ts(long long deadline_ms, struct timespec *ts);
+
 #endif
