@@ -162,7 +162,7 @@ class CrashRig:
             p.kill()
             p.communicate()
             return what, ["the CLI did not return within 60 s of the daemon's death"]
-        return what, env.settled_problems()
+        return what, env.settled_problems(timeout=10)
 
     def wait_dead(self, pid, timeout=10):
         """Waits until every thread of the killed daemon is gone: its leader
