@@ -167,7 +167,9 @@ class CrashRig:
     def wait_dead(self, pid, timeout=10):
         """Waits until every thread of the killed daemon is gone: its leader
         shows as a zombie while a thread blocked in I/O still exits, and
-        until then the kernel keeps its flock on the pid file."""
+        until then the kernel keeps its flock on the pid file. A kill that
+        lands before the CLI connects makes that CLI start a new daemon,
+        which then holds the lock: that is fine too."""
         pidfile = self.env.runtime / "banger" / "bangerd.pid"
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -179,7 +181,9 @@ class CrashRig:
                 except FileNotFoundError:
                     return True
                 except BlockingIOError:
-                    pass
+                    now = self.env.daemon_pid()
+                    if now and now != pid and proc_state(now) not in (None, "Z"):
+                        return True
             time.sleep(0.01)
         return False
 
