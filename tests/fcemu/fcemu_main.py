@@ -25,7 +25,7 @@ from fcemu_vmm import ApiError, Vmm
 
 VERSION = "1.16.1"
 BEHAVIOUR_DEFAULTS = {"ctrl_alt_del": "exit", "shutdown_delay_ms": 200, "boot_delay_ms": 0,
-                      "fail_instance_start": False}
+                      "api_delay_ms": 0, "fail_instance_start": False}
 METRICS_PERIOD_S = 60.0
 
 
@@ -243,6 +243,10 @@ class App:
     # -- HTTP glue ---------------------------------------------------------------
 
     def on_request(self, conn, method, uri, body):
+        delay = read_behaviour()["api_delay_ms"]
+        if delay:
+            # A slow VMM: crash tests use it to land a kill between requests.
+            time.sleep(delay / 1000.0)
         status, text, headers = self.router.handle(method, uri, body)
         conn.send(format_response(status, text, headers))
         self.journal.record({"method": method, "path": uri, "body": _json_or_raw(body),

@@ -6,6 +6,7 @@ Run: /usr/bin/python3 -m pytest tests/fcemu
 
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -595,6 +596,17 @@ def test_fail_instance_start(emu, files):
     r = e.req("PUT", "/actions", {"action_type": "InstanceStart"})
     assert r.status == 400 and r.fault.startswith("Start microvm error:")
     assert e.req("GET", "/").json()["state"] == "Not started"
+
+
+def test_api_delay_holds_each_answer_back(emu):
+    e = emu(behaviour={"api_delay_ms": 1000})
+    e.client.send_raw(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    # Nothing comes back while the delay runs (a lower bound: a sleep of 1 s).
+    ready, _, _ = select.select([e.client.sock], [], [], 0.3)
+    assert ready == []
+    r = e.client.read_response()
+    assert r.status == 200 and r.json()["state"] == "Not started"
+    assert e.journal()[-1]["path"] == "/" and e.journal()[-1]["status"] == 200
 
 
 def test_sigusr2_powers_off_but_process_stays(emu, files):

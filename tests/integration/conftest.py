@@ -6,11 +6,13 @@ namespace (ip netns exec), so the host's links, addresses and firewall are
 never touched. Firecracker is replaced by the strict API emulator in
 tests/fcemu, which checks every request against the Firecracker spec.
 """
+import http.client
 import json
 import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -22,6 +24,9 @@ REPO = Path(__file__).resolve().parents[2]
 BANGER = REPO / "banger"
 BANGERD = REPO / "bangerd"
 FCEMU = REPO / "tests" / "fcemu" / "firecracker"
+# The sanitizer build (`make unit-asan`); ASAN_BUILD as in the Makefile.
+ASAN_DIR = REPO / os.environ.get("ASAN_BUILD", "build-asan")
+TRANSITIONAL = ("creating", "starting", "stopping", "deleting")
 
 
 def alive(pid):
@@ -64,6 +69,47 @@ def make_rootfs(path, size="32M"):
         shutil.rmtree(stage)
 
 
+def proc_state(pid):
+    """The state letter in /proc/PID/stat (R, S, Z, ...); None when gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """http.client over the daemon's Unix socket (no curl per request)."""
+
+    def __init__(self, path, timeout=60):
+        super().__init__("banger", timeout=timeout)
+        self.unix_path = str(path)
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        s.connect(self.unix_path)
+        self.sock = s
+
+
+def unix_api(sock_path, method, path, body=None, timeout=60):
+    """One request on a fresh connection, as the CLI makes them: (status,
+    parsed JSON or text)."""
+    c = UnixHTTPConnection(sock_path, timeout)
+    try:
+        data = json.dumps(body) if body is not None else None
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        c.request(method, path, body=data, headers=headers)
+        r = c.getresponse()
+        text = r.read().decode()
+        try:
+            return r.status, json.loads(text)
+        except ValueError:
+            return r.status, text
+    finally:
+        c.close()
+
+
 class Env:
     """One isolated banger installation: HOME, XDG dirs, netns, config."""
 
@@ -90,11 +136,66 @@ class Env:
             "BANGER_SSH_WAIT": "20",
             "LANG": "C.UTF-8",
         }
+        # A worktree outside the usual layout points the emulator at its spec.
+        if os.environ.get("FCEMU_SPEC"):
+            self.env["FCEMU_SPEC"] = os.environ["FCEMU_SPEC"]
         self.config_dir = self.home / ".config" / "banger"
         self.config_dir.mkdir(parents=True)
         self.state = self.home / ".local" / "state" / "banger"
         self.images = self.root / "img"
         self.images.mkdir()
+        self.banger_bin = BANGER
+        self.sanitizer_logs = None
+
+    # -- options (before the daemon starts) ------------------------------
+    def use_state_home(self, path):
+        """XDG_STATE_HOME elsewhere (a small filesystem, say): the state
+        directory becomes path/banger."""
+        self.env["XDG_STATE_HOME"] = str(path)
+        self.state = Path(path) / "banger"
+
+    def use_asan(self):
+        """Runs the sanitizer build's banger and bangerd (copied side by side,
+        so the CLI starts that bangerd), with every ASan/UBSan/LSan report
+        written under self.sanitizer_logs. False when that build is missing."""
+        bins = {"banger": ASAN_DIR / "src" / "cli" / "banger",
+                "bangerd": ASAN_DIR / "src" / "daemon" / "bangerd",
+                "banger-netd": ASAN_DIR / "src" / "net" / "banger-netd"}
+        if not all(b.exists() for b in bins.values()):
+            return False
+        d = self.root / "asan-bin"
+        d.mkdir()
+        for name, b in bins.items():
+            shutil.copy2(b, d / name)
+        self.banger_bin = d / "banger"
+        self.sanitizer_logs = self.root / "sanitizer"
+        self.sanitizer_logs.mkdir()
+        self.env["ASAN_OPTIONS"] = f"log_path={self.sanitizer_logs}/asan:detect_leaks=1"
+        self.env["UBSAN_OPTIONS"] = f"log_path={self.sanitizer_logs}/ubsan:print_stacktrace=1"
+        self.env["LSAN_OPTIONS"] = f"log_path={self.sanitizer_logs}/lsan"
+        return True
+
+    def assert_sanitizer_clean(self):
+        """Stops the daemon cleanly (so LeakSanitizer runs) and fails on any
+        sanitizer report from the daemon or a CLI run."""
+        if not self.sanitizer_logs:
+            return
+        # SIGTERM is the same clean shutdown as `banger daemon stop`, without
+        # the CLI's own connection in the way.
+        pid = self.daemon_pid()
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            self.wait_for(lambda: proc_state(pid) in (None, "Z"), 60, "bangerd to exit")
+        reports = self.sanitizer_reports()
+        assert not reports, "sanitizer reports:\n" + "\n".join(
+            f"== {k}\n{v[:4000]}" for k, v in reports.items())
+
+    def sanitizer_reports(self):
+        """{file name: text} of every sanitizer report written so far."""
+        if not self.sanitizer_logs:
+            return {}
+        return {p.name: p.read_text(errors="replace")
+                for p in sorted(self.sanitizer_logs.iterdir())}
 
     # -- configuration -------------------------------------------------
     def write_config(self, text):
@@ -142,7 +243,7 @@ class Env:
         return r
 
     def banger(self, *args, timeout=120, check=False):
-        return self.cmd([BANGER, *args], timeout=timeout, check=check)
+        return self.cmd([self.banger_bin, *args], timeout=timeout, check=check)
 
     def bjson(self, *args):
         r = self.banger(*args, "--json", check=True)
@@ -211,6 +312,114 @@ class Env:
                     break
                 time.sleep(0.05)
 
+    # -- what a user would check after a crash -----------------------
+    def vmm_processes(self):
+        """{API socket: pid} of the live (not zombie) VMM processes started
+        for this env, found by their --api-sock under its runtime dir."""
+        found = {}
+        run = str(self.runtime) + "/"
+        for p in Path("/proc").iterdir():
+            if not p.name.isdigit():
+                continue
+            try:
+                argv = [a.decode(errors="replace")
+                        for a in (p / "cmdline").read_bytes().split(b"\0")]
+            except OSError:
+                continue
+            if "--api-sock" not in argv[:-1]:
+                continue
+            sock = argv[argv.index("--api-sock") + 1]
+            if sock.startswith(run) and proc_state(p.name) not in (None, "Z", "X"):
+                found[sock] = int(p.name)
+        return found
+
+    def taps(self):
+        """Names of the per-VM taps in the namespace."""
+        out = self.cmd(["ip", "-j", "link", "show"], check=True).stdout
+        return {l["ifname"] for l in json.loads(out) if l["ifname"].startswith("bgr")}
+
+    def nat_rule_vm_ids(self):
+        """VM ids that have a rule in nft table ip banger."""
+        r = self.cmd(["nft", "-j", "list", "table", "ip", "banger"])
+        if r.returncode != 0:
+            return set()
+        ids = set()
+        for item in json.loads(r.stdout)["nftables"]:
+            tag = item.get("rule", {}).get("comment", "")
+            if tag.startswith("banger-vm:"):
+                ids.add(tag[len("banger-vm:"):])
+        return ids
+
+    def reality_problems(self):
+        """Everything that disagrees between what banger says and what is on
+        the host: VMs in a transitional state, a running VM without its VMM
+        (or a zombie), a stopped VM with one, orphan VMMs, taps and NAT
+        rules of VMs that are not running (and missing ones of VMs that
+        are), disks that do not match the record, VM and image directories
+        without a record. The first command starts the daemon if needed; it
+        answers only once its reconcile is done."""
+        problems = []
+        vms = self.bjson("vm", "list")
+        imgs = self.bjson("image", "list")
+        procs = self.vmm_processes()
+        socks = {v["api_socket"] for v in vms}
+        running = {v["id"]: v for v in vms if v["state"] == "running"}
+        for v in vms:
+            n, st = v["name"], v["state"]
+            pid = procs.get(v["api_socket"])
+            if st in TRANSITIONAL:
+                problems.append(f"{n} is still {st}")
+            if st == "running" and not pid:
+                problems.append(f"{n} is running (pid {v['pid']}) but no live VMM has its "
+                                f"API socket (pid state {proc_state(v['pid'])})")
+            elif st == "running" and pid != v["pid"]:
+                problems.append(f"{n} is running as pid {v['pid']} but its VMM is pid {pid}")
+            elif st == "stopped" and pid:
+                problems.append(f"{n} is stopped but its VMM (pid {pid}) runs")
+            work = Path(v["work_disk"]["path"])
+            if st not in ("creating", "deleting"):
+                if not (Path(v["overlay"]["path"]).is_file() and work.is_file()):
+                    problems.append(f"{n} is {st} but its disks are missing from {v['dir']}")
+                elif work.stat().st_size != v["disk_size"]:
+                    problems.append(f"{n} records disk_size {v['disk_size']} but its work disk "
+                                    f"is {work.stat().st_size} bytes")
+        for sock, pid in procs.items():
+            if sock not in socks:
+                problems.append(f"orphan VMM pid {pid} (--api-sock {sock}) of no VM")
+        want_taps = {"bgr" + i[:12] for i in running}
+        taps = self.taps()
+        problems += [f"tap {t} of no running VM" for t in sorted(taps - want_taps)]
+        problems += [f"running VM {running[i]['name']} has no tap" for i in running
+                     if "bgr" + i[:12] not in taps]
+        rules = self.nat_rule_vm_ids()
+        problems += [f"NAT rule of VM {i}, which is not running" for i in sorted(rules)
+                     if i not in running]
+        problems += [f"running VM {v['name']} has NAT on but no rule"
+                     for i, v in running.items() if v["nat"] and i not in rules]
+        ids = {v["id"] for v in vms}
+        vdir = self.state / "vms"
+        if vdir.exists():
+            problems += [f"VM directory {p} has no record" for p in sorted(vdir.iterdir())
+                         if p.name not in ids]
+        img_ids = {i["id"] for i in imgs}
+        problems += [f"image {i['name']} is still {i['state']}" for i in imgs
+                     if i["state"] != "ready"]
+        idir = self.state / "images"
+        if idir.exists():
+            problems += [f"image directory {p} has no record" for p in sorted(idir.iterdir())
+                         if p.name not in img_ids]
+        return problems
+
+    def settled_problems(self, timeout=15):
+        """reality_problems() once they are gone, or the last ones after
+        timeout seconds (an interrupted stop finishes after the restart)."""
+        deadline = time.time() + timeout
+        while True:
+            problems = self.reality_problems()
+            if not problems or time.time() > deadline:
+                return problems
+            time.sleep(0.1)
+
     def kill_vmms(self):
         """Kills every VMM this env's VMs started (test cleanup)."""
         vms_dir = self.state / "vms"
@@ -249,6 +458,17 @@ def env(tmp_path, netns):
         e.stop_daemon()
         e.kill_vmms()
         shutil.rmtree(e.runtime, ignore_errors=True)
+
+
+@pytest.fixture(params=["plain", "asan"])
+def flavoured_env(request, env):
+    """env twice: with the normal build, then with the ASan/UBSan build
+    (skipped when build-asan/ is not built). A test ends with
+    env.assert_sanitizer_clean()."""
+    if request.param == "asan" and not env.use_asan():
+        pytest.skip(f"no sanitizer build in {ASAN_DIR} (make unit-asan)")
+    env.flavour = request.param
+    return env
 
 
 @pytest.fixture
