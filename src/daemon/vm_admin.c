@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/events.h"
 #include "daemon/mapdns.h"
@@ -257,6 +259,51 @@ static void reconcile_stopped(struct daemon *d, const struct store_vm *vm, const
 	vm_update(d, vm->id, vm_exit_edit, &x, &out, &e);
 }
 
+static int disk_size_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e)
+{
+	(void)busy;
+	(void)e;
+	vm->disk_size = *(const long long *)arg;
+	return 0;
+}
+
+static void tool_seen(pid_t pid, const char *hit, void *ctx)
+{
+	(void)pid;
+	(void)hit;
+	(void)ctx;
+}
+
+/* vm set grows the work disk before it records the new size: a daemon that
+ * died in between left a file larger than the record says, perhaps with
+ * its filesystem not yet resized. Finish that grow. */
+static void reconcile_disk(struct daemon *d, const struct store_vm *vm)
+{
+	struct vm_files f;
+	struct store_vm out;
+	struct stat st;
+	struct err e;
+	char *log;
+
+	vm_files_get(d, vm, &f);
+	if (stat(f.work, &st) < 0 || st.st_size <= vm->disk_size)
+		return;
+	log = xasprintf("%s/disk.log", f.dir);
+	log_warn(d->log, "finishing an interrupted work disk grow", LF_S("vm", vm->name),
+		 LF_I("bytes", (long long)st.st_size));
+	/* The dead daemon's e2fsck or resize2fs may still run on the disk (they
+	 * are not killed with it: a resize cut short is worse than one that
+	 * ends). Two at once would corrupt it, so wait for it first. */
+	for (long long end = mono_ms() + 120000;
+	     proc_each_with_arg(f.work, tool_seen, NULL) > 0 && mono_ms() < end;)
+		usleep(50 * 1000);
+	if (disk_fit(f.work, log, &e) < 0 ||
+	    vm_update(d, vm->id, disk_size_edit, &(long long){st.st_size}, &out, &e) < 0)
+		log_error(d->log, "cannot finish the work disk grow", LF_S("vm", vm->name),
+			  LF_S("error", e.msg), LF_S("path", log));
+	free(log);
+}
+
 /* One VM found in a transitional or running state at startup. */
 static void reconcile_one(struct daemon *d, struct store_vm *vm)
 {
@@ -305,8 +352,11 @@ void vm_reconcile(struct daemon *d)
 		log_error(d->log, "reconcile: cannot list VMs", LF_S("error", e.msg));
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (vms[i].state == VM_STATE_STOPPED)
+			reconcile_disk(d, &vms[i]);
 		reconcile_one(d, &vms[i]);
+	}
 	free(vms);
 	vm_kill_orphans(d);
 	vmnet_reconcile(d);

@@ -259,6 +259,18 @@ void vmnet_mac(const char *vm_id, char mac[18])
 }
 
 /* Removes taps and NAT rules that no running VM owns. */
+/* Adds the NAT rules of a running NAT VM that has none. n->lock held. */
+static void nat_restore(struct daemon *d, const struct store_vm *vm)
+{
+	char tap[NET_IFNAME_MAX];
+	struct err e;
+
+	net_tap_name(vm->id, tap);
+	log_info(d->log, "adding missing NAT rules", LF_S("vm", vm->name), LF_S("vm_id", vm->id));
+	if (net_ops_nat_add(&d->net->conf, vm->id, tap, vm->address, &e) < 0)
+		log_error(d->log, "cannot add NAT rules", LF_S("vm", vm->name), LF_S("error", e.msg));
+}
+
 void vmnet_reconcile(struct daemon *d)
 {
 	struct netstate *n = d->net;
@@ -286,12 +298,19 @@ void vmnet_reconcile(struct daemon *d)
 				log_info(d->log, "removing leaked tap", LF_S("path", taps.items[i]));
 				net_ops_tap_del(&n->conf, taps.items[i], NULL);
 			}
-	if (net_ops_nat_list(&n->conf, &nats, &e) == 0)
+	if (net_ops_nat_list(&n->conf, &nats, &e) == 0) {
 		for (size_t i = 0; i < nats.n; i++)
 			if (!net_list_has(&keep_nat, nats.items[i])) {
 				log_info(d->log, "removing leaked NAT rules", LF_S("vm_id", nats.items[i]));
 				net_ops_nat_del(&n->conf, nats.items[i], NULL);
 			}
+		/* `vm set --nat` records the setting before it adds the rules: a
+		 * daemon that died in between left a NAT VM without them. */
+		for (size_t i = 0; i < nvms; i++)
+			if (vm_state_has_vmm(vms[i].state) && vms[i].nat &&
+			    !net_list_has(&nats, vms[i].id))
+				nat_restore(d, &vms[i]);
+	}
 	pthread_mutex_unlock(&n->lock);
 	net_list_free(&taps);
 	net_list_free(&nats);

@@ -94,12 +94,37 @@ int disk_create(const char *path, long long size, const char *label, const char 
 	return 0;
 }
 
-int disk_grow(const char *path, long long new_size, const char *log_path, struct err *e)
+/* e2fsck -f -y; it exits 1 or 2 when it corrected something, which is
+ * still fine to resize. */
+static int fsck_ok(const char *path, const char *log_path, struct err *e)
 {
 	const char *fsck[] = {"e2fsck", "-f", "-y", path, NULL};
-	const char *resize[] = {"resize2fs", path, NULL};
 	struct spawn_opts o = {.log_path = log_path};
 	struct spawn_result r;
+
+	if (spawn_run(fsck, &o, &r, e) < 0)
+		return -1;
+	if (r.status > 2) {
+		err_set(e, ERR_IO, "e2fsck found errors it could not fix in %s (status %d)", path,
+			r.status);
+		err_log(e, log_path);
+		return -1;
+	}
+	return 0;
+}
+
+int disk_fit(const char *path, const char *log_path, struct err *e)
+{
+	const char *resize[] = {"resize2fs", path, NULL};
+
+	if (fsck_ok(path, log_path, e) < 0 || spawn_check(resize, log_path, e) < 0)
+		return err_wrap(e, "resize %s", path);
+	return 0;
+}
+
+int disk_grow(const char *path, long long new_size, const char *log_path, struct err *e)
+{
+	const char *resize[] = {"resize2fs", path, NULL};
 	struct stat st;
 	char a[32], b[32];
 
@@ -114,15 +139,8 @@ int disk_grow(const char *path, long long new_size, const char *log_path, struct
 	}
 	if (new_size == st.st_size)
 		return 0;
-	/* e2fsck exits 1 or 2 when it corrected something: still fine to resize. */
-	if (spawn_run(fsck, &o, &r, e) < 0)
+	if (fsck_ok(path, log_path, e) < 0)
 		return -1;
-	if (r.status > 2) {
-		err_set(e, ERR_IO, "e2fsck found errors it could not fix in %s (status %d)", path,
-			r.status);
-		err_log(e, log_path);
-		return -1;
-	}
 	if (truncate(path, new_size) < 0)
 		return err_errno(e, errno, "extend %s", path);
 	if (spawn_check(resize, log_path, e) < 0) {

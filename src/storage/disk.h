@@ -21,4 +21,9 @@ int disk_create(const char *path, long long size, const char *label, const char 
  * its old size. */
 int disk_grow(const char *path, long long new_size, const char *log_path, struct err *e);
 
+/* Grows the filesystem in path to fill the file (e2fsck -f -y, resize2fs),
+ * as disk_grow does after extending it: finishes a grow that was cut off
+ * between the two. A filesystem that already fills it is left as it is. */
+int disk_fit(const char *path, const char *log_path, struct err *e);
+
 #endif

@@ -277,9 +277,14 @@ def test_build_check_rootfs_then_list_show_delete(mirror_env):
     assert "sshd_config" in out and "ssh_host_" not in out
     out, _ = debugfs(rootfs, "stat /etc/machine-id")
     assert re.search(r"Size: 0\b", out), out
+    # banger-init brings eth0 up itself: networkd is installed but not enabled;
+    # the guest announces readiness with banger-ready.service.
+    assert exists_in(rootfs, "/lib/systemd/system/systemd-networkd.service")
+    assert not exists_in(rootfs, "/etc/systemd/system/multi-user.target.wants/"
+                                 "systemd-networkd.service")
     out, _ = debugfs(rootfs, "stat /etc/systemd/system/multi-user.target.wants/"
-                             "systemd-networkd.service")
-    assert "Type: symlink" in out and "systemd-networkd.service" in out, out
+                             "banger-ready.service")
+    assert "Type: symlink" in out and "banger-ready.service" in out, out
     assert exists_in(rootfs, f"/lib/modules/{KVER}/kernel/fs/banger_test.ko")
     out, _ = debugfs(rootfs, f"stat /lib/modules/{KVER}/modules.dep")
     assert "User:     0" in out or re.search(r"User:\s+0\b", out), out
@@ -488,6 +493,10 @@ def make_base(path, packages):
     (stage / "usr/sbin/sshd").write_text("#!/bin/sh\n")
     (stage / "sbin").mkdir()
     (stage / "sbin/init").write_text("#!/bin/sh\n")
+    # usr-merged, as Debian is since bookworm: /lib is a link to usr/lib.
+    (stage / "usr/lib/systemd/system").mkdir(parents=True)
+    (stage / "usr/lib/systemd/system/ssh.service").write_text("[Service]\nExecStart=/usr/sbin/sshd -D\n")
+    (stage / "lib").symlink_to("usr/lib")
     wants = stage / "etc/systemd/system/multi-user.target.wants"
     wants.mkdir(parents=True)
     (wants / "systemd-networkd.service").symlink_to("/lib/systemd/system/systemd-networkd.service")
