@@ -73,7 +73,8 @@ int vm_ssh_exec(json_t *vm, json_t *st, int argc, char **argv, struct err *e)
 	int n = 0, waited = 0;
 	const char *tmo = getenv("BANGER_SSH_WAIT");
 
-	if (cli_vm_state(vm) != VM_STATE_RUNNING) {
+	/* A starting VM (vm create --no-wait) is waited for below, on its port. */
+	if (cli_vm_state(vm) != VM_STATE_RUNNING && cli_vm_state(vm) != VM_STATE_STARTING) {
 		err_set(e, ERR_BAD_STATE, "vm ssh %s: the VM is %s", name, cli_str(vm, "state"));
 		err_hint(e, "start it with `banger vm start %s`", name);
 		return -1;

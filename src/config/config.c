@@ -31,7 +31,7 @@ static const struct key keys[] = {
 	S(default_modules_dir), S(default_packages_file), S(vmm),
 	S(qemu_bin),         S(qemu_accel),          S(bridge_name),
 	S(subnet),           S(netd_path),           I(dns_port),
-	I(stop_timeout),     I(default_vcpu),        I(default_memory),
+	I(stop_timeout),     I(boot_timeout),        I(default_vcpu),        I(default_memory),
 	S(default_disk_size), S(default_overlay_size),
 };
 
@@ -68,6 +68,9 @@ void config_defaults(struct config *cfg)
 	set_str(&cfg->default_overlay_size, "8G");
 	cfg->dns_port = 53;
 	cfg->stop_timeout = 10;
+	/* Generous: a loaded host under TCG took up to 21 s to SSH, and a
+	 * stuck guest must still be told apart from a slow one. */
+	cfg->boot_timeout = 300;
 	cfg->default_vcpu = 2;
 	cfg->default_memory = 1024;
 }
@@ -106,6 +109,8 @@ static int check_value(const struct config *cfg, struct err *e)
 		return err_set(e, ERR_INVALID, "dns_port must be between 0 and 65535");
 	if (cfg->stop_timeout < 0 || cfg->stop_timeout > 3600)
 		return err_set(e, ERR_INVALID, "stop_timeout must be between 0 and 3600 seconds");
+	if (cfg->boot_timeout < 1 || cfg->boot_timeout > 86400)
+		return err_set(e, ERR_INVALID, "boot_timeout must be between 1 and 86400 seconds");
 	if (cfg->default_vcpu < 1 || cfg->default_vcpu > 32)
 		return err_set(e, ERR_INVALID, "default_vcpu must be between 1 and 32");
 	if (cfg->default_memory < 128 || cfg->default_memory > 1024 * 1024)

@@ -36,6 +36,7 @@ struct config {
 	char *netd_path;  /* privileged network helper */
 	long long dns_port;
 	long long stop_timeout; /* seconds to wait after ctrl-alt-del */
+	long long boot_timeout; /* seconds from start to the guest's ready line */
 	long long default_vcpu;
 	long long default_memory;  /* MiB */
 	char *default_disk_size;   /* work disk, e.g. "16G" */

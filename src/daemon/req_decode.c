@@ -45,6 +45,12 @@ static const struct field vm_create_fields[] = {
     {"vmm", F_STRING, C_VMM, 0, offsetof(struct vm_create_req, vmm)},
     {"nat", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, nat)},
     {"no_start", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, no_start)},
+    {"no_wait", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, no_wait)},
+    {NULL, F_STRING, C_NONE, 0, 0},
+};
+
+static const struct field vm_start_fields[] = {
+    {"no_wait", F_BOOL, C_NONE, 0, offsetof(struct req_vm_start, no_wait)},
     {NULL, F_STRING, C_NONE, 0, 0},
 };
 
@@ -290,6 +296,12 @@ int req_decode_vm_create(const json_t *body, struct vm_create_req *out, struct e
 {
 	memset(out, 0, sizeof(*out));
 	return decode(body, vm_create_fields, out, e);
+}
+
+int req_decode_vm_start(const json_t *body, struct req_vm_start *out, struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	return decode(body, vm_start_fields, out, e);
 }
 
 int req_decode_vm_set(const json_t *body, struct vm_set_req *out, struct err *e)

@@ -36,7 +36,7 @@ int req_decode_body(const char *text, size_t len, json_t **out, struct err *e);
 int req_decode_name(const char *raw, size_t len, const char *what, char **out, struct err *e);
 
 /* POST /v1/vms: {name?, image?, vcpu?, memory_mib?, disk_size?, vmm?, nat?,
- * no_start?}. */
+ * no_start?, no_wait?}. */
 int req_decode_vm_create(const json_t *body, struct vm_create_req *out, struct err *e);
 
 /* PATCH /v1/vms/{name}: {vcpu?, memory_mib?, disk_size?, nat?}; out->nat is
@@ -49,7 +49,14 @@ struct req_vm_kill {
 };
 int req_decode_vm_kill(const json_t *body, struct req_vm_kill *out, struct err *e);
 
-/* POST /v1/vms/{name}/start, /stop, /restart: {} or no body. */
+/* POST /v1/vms/{name}/start, /restart: {no_wait?} (true: answer once the
+ * VMM is up, the VM "starting", instead of when the guest is ready). */
+struct req_vm_start {
+	int no_wait;
+};
+int req_decode_vm_start(const json_t *body, struct req_vm_start *out, struct err *e);
+
+/* POST /v1/vms/{name}/stop: {} or no body. */
 int req_decode_none(const json_t *body, struct err *e);
 
 /* POST /v1/images: {name, rootfs, kernel, initrd?, modules_dir?}. */

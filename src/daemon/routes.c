@@ -164,10 +164,24 @@ static int power(struct daemon *d, const struct request *r, json_t **out, power_
 	return 0;
 }
 
+typedef int (*start_fn)(struct daemon *, const char *, int, struct store_vm *, struct err *);
+
+static int start(struct daemon *d, const struct request *r, json_t **out, start_fn fn,
+		 struct err *e)
+{
+	struct req_vm_start req;
+	struct store_vm vm;
+
+	if (req_decode_vm_start(r->body, &req, e) < 0 || fn(d, r->arg, req.no_wait, &vm, e) < 0)
+		return -1;
+	*out = vm_to_json(d, &vm);
+	return 0;
+}
+
 HANDLER(vm_start_h)
 {
 	UNUSED_ARGS;
-	return power(d, r, out, vm_start, e);
+	return start(d, r, out, vm_start, e);
 }
 
 HANDLER(vm_stop_h)
@@ -179,7 +193,7 @@ HANDLER(vm_stop_h)
 HANDLER(vm_restart_h)
 {
 	UNUSED_ARGS;
-	return power(d, r, out, vm_restart, e);
+	return start(d, r, out, vm_restart, e);
 }
 
 HANDLER(vm_kill_h)

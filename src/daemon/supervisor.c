@@ -16,10 +16,12 @@
 #include <unistd.h>
 
 #include "daemon/vm.h"
+#include "daemon/vm_console.h"
 #include "util/buf.h"
 #include "util/proc.h"
 
 #define POWERDOWN_LINE "reboot: Power down"
+#define SUP_EVENTS 8 /* console events kept per scan; more in one read are rare */
 
 struct watch {
 	char vm_id[17];
@@ -29,8 +31,10 @@ struct watch {
 	int wd;           /* inotify watch on the console log, or -1 */
 	char *console;
 	off_t offset;     /* how far the console log was scanned */
-	char carry[64];   /* tail of the last chunk, for lines split across reads */
+	struct console_scan *scan;
+	int watch_poweroff; /* the driver's VMM outlives a guest poweroff */
 	int powered_off;
+	long long t0_ms;  /* realtime ms when the boot began */
 	int fallback;     /* pidfd is an eventfd fed by waiter_thread (no pidfd_open) */
 	int status;       /* exit status found by waiter_thread */
 	pthread_t waiter;
@@ -40,12 +44,22 @@ struct watch {
 struct supervisor {
 	pthread_t thread;
 	pthread_mutex_t lock;
-	int epfd, inofd, stopfd;
+	int epfd, inofd, stopfd, kickfd;
 	struct watch *list;
 };
 
-/* Tag values in epoll data for the two shared descriptors. */
-static char tag_stop, tag_ino;
+/* What one scan of one console found, handed to the daemon with no lock
+ * held (the daemon's handlers take d->lock, which is taken before s->lock). */
+struct sup_found {
+	char vm_id[17];
+	long long t0_ms;
+	int poweroff;
+	size_t n;
+	struct console_event ev[SUP_EVENTS];
+};
+
+/* Tag values in epoll data for the shared descriptors. */
+static char tag_stop, tag_ino, tag_kick;
 
 static void watch_free(struct watch *w)
 {
@@ -54,60 +68,81 @@ static void watch_free(struct watch *w)
 	if (w->pidfd >= 0)
 		close(w->pidfd);
 	free(w->console);
+	free(w->scan);
 	free(w);
 }
 
-/* Reads what was appended to w's console and looks for the power-down line. */
-static int scan_console(struct watch *w)
+static void found_event(const struct console_event *ev, void *ctx)
 {
-	char chunk[8192 + 64];
-	size_t carry = strlen(w->carry);
-	int fd = open(w->console, O_RDONLY | O_CLOEXEC);
-	int found = 0;
-	ssize_t n;
+	struct sup_found *f = ctx;
 
-	if (fd < 0)
-		return 0;
-	memcpy(chunk, w->carry, carry);
-	while ((n = pread(fd, chunk + carry, 8192, w->offset)) > 0) {
-		size_t total = carry + (size_t)n;
-		size_t keep = total < sizeof(w->carry) - 1 ? total : sizeof(w->carry) - 1;
-
-		w->offset += n;
-		chunk[total] = '\0';
-		if (memmem(chunk, total, POWERDOWN_LINE, strlen(POWERDOWN_LINE)))
-			found = 1;
-		memmove(chunk, chunk + total - keep, keep);
-		carry = keep;
-	}
-	memcpy(w->carry, chunk, carry);
-	w->carry[carry] = '\0';
-	close(fd);
-	return found;
+	if (ev->kind == CONSOLE_BOOT)
+		return;
+	if (ev->kind == CONSOLE_SHUTDOWN && strstr(ev->line, POWERDOWN_LINE))
+		f->poweroff = 1;
+	if (ev->kind != CONSOLE_SHUTDOWN && f->n < SUP_EVENTS)
+		f->ev[f->n++] = *ev;
 }
 
-static void on_inotify(struct daemon *d)
+/* Reads what was appended to w's console into f; end: the VMM is gone,
+ * so a last line without a newline counts too. Under s->lock, or with w
+ * already off the list. */
+static void scan_console(struct watch *w, int end, struct sup_found *f)
+{
+	memset(f, 0, sizeof(*f));
+	snprintf(f->vm_id, sizeof(f->vm_id), "%s", w->vm_id);
+	f->t0_ms = w->t0_ms;
+	if (!w->console)
+		return;
+	w->offset = vm_console_feed(w->console, w->offset, w->scan, found_event, f);
+	if (end)
+		console_scan_end(w->scan, found_event, f);
+	if (!w->watch_poweroff || w->powered_off)
+		f->poweroff = 0;
+	if (f->poweroff)
+		w->powered_off = 1;
+}
+
+static void dispatch(struct daemon *d, const struct sup_found *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		vm_on_console(d, f->vm_id, &f->ev[i], f->t0_ms);
+	if (f->poweroff)
+		vm_on_poweroff(d, f->vm_id);
+}
+
+/* Any console grew (or a new watch wants its first look): scans every
+ * watched console; unchanged ones cost one pread. */
+static void scan_all(struct daemon *d)
 {
 	struct supervisor *s = d->sup;
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	ssize_t n = read(s->inofd, buf, sizeof(buf));
-	char hit[17] = "";
+	struct sup_found *found = NULL;
+	size_t n = 0, cap = 0;
 
-	for (char *p = buf; n > 0 && p < buf + n;) {
-		struct inotify_event *ev = (struct inotify_event *)p;
-
-		pthread_mutex_lock(&s->lock);
-		for (struct watch *w = s->list; w; w = w->next) {
-			if (w->wd == ev->wd && !w->powered_off && scan_console(w)) {
-				w->powered_off = 1;
-				snprintf(hit, sizeof(hit), "%s", w->vm_id);
-			}
+	pthread_mutex_lock(&s->lock);
+	for (struct watch *w = s->list; w; w = w->next) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4;
+			found = xrealloc(found, cap * sizeof(*found));
 		}
-		pthread_mutex_unlock(&s->lock);
-		p += sizeof(*ev) + ev->len;
+		scan_console(w, 0, &found[n]);
+		if (found[n].n || found[n].poweroff)
+			n++;
 	}
-	if (hit[0])
-		vm_on_poweroff(d, hit);
+	pthread_mutex_unlock(&s->lock);
+	for (size_t i = 0; i < n; i++)
+		dispatch(d, &found[i]);
+	free(found);
+}
+
+static void on_console_event(struct daemon *d, int fd)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	/* Drained whole: which watch fired does not matter, scan_all looks at all. */
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	scan_all(d);
 }
 
 static void on_exit_event(struct daemon *d, struct watch *w)
@@ -140,6 +175,16 @@ static void on_exit_event(struct daemon *d, struct watch *w)
 	if (w->wd >= 0)
 		inotify_rm_watch(s->inofd, w->wd);
 	snprintf(id, sizeof(id), "%s", w->vm_id);
+	/* The console's last words (a panic, banger-init's error) reach the
+	 * record before the exit does, so the exit can be read in their light. */
+	{
+		struct sup_found *f = xmalloc(sizeof(*f));
+
+		scan_console(w, 1, f);
+		f->poweroff = 0;
+		dispatch(d, f);
+		free(f);
+	}
 	watch_free(w);
 	vm_on_exit(d, id, status);
 }
@@ -163,7 +208,9 @@ static void *sup_main(void *arg)
 			if (p == &tag_stop)
 				return NULL;
 			if (p == &tag_ino)
-				on_inotify(d);
+				on_console_event(d, s->inofd);
+			else if (p == &tag_kick)
+				on_console_event(d, s->kickfd);
 			else
 				on_exit_event(d, p);
 		}
@@ -180,7 +227,8 @@ int sup_start(struct daemon *d, struct err *e)
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	s->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->epfd < 0 || s->inofd < 0 || s->stopfd < 0) {
+	s->kickfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->epfd < 0 || s->inofd < 0 || s->stopfd < 0 || s->kickfd < 0) {
 		err_errno(e, errno, "supervisor setup");
 		goto fail;
 	}
@@ -188,6 +236,8 @@ int sup_start(struct daemon *d, struct err *e)
 	epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->stopfd, &ev);
 	ev.data.ptr = &tag_ino;
 	epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->inofd, &ev);
+	ev.data.ptr = &tag_kick;
+	epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->kickfd, &ev);
 	d->sup = s;
 	if (pthread_create(&s->thread, NULL, sup_main, d) != 0) {
 		d->sup = NULL;
@@ -202,6 +252,8 @@ fail:
 		close(s->inofd);
 	if (s->stopfd >= 0)
 		close(s->stopfd);
+	if (s->kickfd >= 0)
+		close(s->kickfd);
 	free(s);
 	return -1;
 }
@@ -229,6 +281,7 @@ void sup_stop(struct daemon *d)
 	close(s->epfd);
 	close(s->inofd);
 	close(s->stopfd);
+	close(s->kickfd);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	d->sup = NULL;
@@ -275,29 +328,32 @@ static int watch_fallback(struct watch *w, struct err *e)
 	return 0;
 }
 
-int sup_watch(struct daemon *d, const char *vm_id, pid_t pid, int is_child,
-	      const char *console_log, struct err *e)
+int sup_watch(struct daemon *d, const struct sup_target *t, struct err *e)
 {
 	struct supervisor *s = d->sup;
 	struct watch *w = xcalloc(1, sizeof(*w));
 	struct epoll_event ev = {.events = EPOLLIN};
-	struct stat st;
+	uint64_t one = 1;
 
-	snprintf(w->vm_id, sizeof(w->vm_id), "%s", vm_id);
-	w->pid = pid;
-	w->is_child = is_child;
+	snprintf(w->vm_id, sizeof(w->vm_id), "%s", t->vm_id);
+	w->pid = t->pid;
+	w->is_child = t->is_child;
 	w->wd = -1;
-	w->pidfd = proc_pidfd(pid);
+	w->pidfd = proc_pidfd(t->pid);
 	if (w->pidfd < 0 && (errno != ENOSYS || watch_fallback(w, e) < 0)) {
 		if (errno != ENOSYS)
-			err_errno(e, errno, "watch process %d", (int)pid);
+			err_errno(e, errno, "watch process %d", (int)t->pid);
 		free(w);
 		return -1;
 	}
-	if (console_log) {
-		w->console = xstrdup(console_log);
-		w->offset = stat(console_log, &st) == 0 ? st.st_size : 0;
-		w->wd = inotify_add_watch(s->inofd, console_log, IN_MODIFY);
+	if (t->console_log) {
+		w->console = xstrdup(t->console_log);
+		w->offset = t->console_offset;
+		w->scan = xmalloc(sizeof(*w->scan));
+		console_scan_init(w->scan);
+		w->watch_poweroff = t->watch_poweroff;
+		w->t0_ms = t->t0_ms;
+		w->wd = inotify_add_watch(s->inofd, t->console_log, IN_MODIFY);
 	}
 	pthread_mutex_lock(&s->lock);
 	w->next = s->list;
@@ -306,6 +362,10 @@ int sup_watch(struct daemon *d, const char *vm_id, pid_t pid, int is_child,
 	ev.data.ptr = w;
 	/* Added last: from here on the supervisor thread may free w. */
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, w->pidfd, &ev) < 0)
-		return err_errno(e, errno, "watch process %d", (int)pid);
+		return err_errno(e, errno, "watch process %d", (int)t->pid);
+	/* What the console said before the inotify watch existed is read at
+	 * once, by the supervisor thread (the caller holds d->lock). */
+	if (write(s->kickfd, &one, sizeof(one)) < 0)
+		log_warn(d->log, "cannot wake the supervisor", LF_S("vm_id", t->vm_id));
 	return 0;
 }

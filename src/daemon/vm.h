@@ -17,6 +17,7 @@
 
 #include "daemon/daemon.h"
 #include "store/store.h"
+#include "vmm/console_scan.h"
 #include "vmm/vmm.h"
 
 struct stream;
@@ -42,14 +43,22 @@ struct vm_create_req {
 	const char *vmm;            /* NULL: config */
 	int nat;
 	int no_start;
+	int no_wait; /* return once the VMM is up (the VM is "starting") */
 };
 
 /* progress may be NULL; it receives {"progress": "..."} lines. */
 int vm_create(struct daemon *d, const struct vm_create_req *req, struct stream *progress,
 	      struct store_vm *out, struct err *e);
-int vm_start(struct daemon *d, const char *name, struct store_vm *out, struct err *e);
+/* vm start: boots the VM and waits for its guest's ready line (the VM is
+ * then "running"); no_wait: returns once the VMM is up ("starting") and a
+ * worker waits. A boot that fails (console trouble, VMM gone, boot_timeout)
+ * leaves the VM "stopped" with last_error set; the error adds the console's
+ * last lines. A VM already starting is waited for (not started twice). */
+int vm_start(struct daemon *d, const char *name, int no_wait, struct store_vm *out,
+	     struct err *e);
 int vm_stop(struct daemon *d, const char *name, struct store_vm *out, struct err *e);
-int vm_restart(struct daemon *d, const char *name, struct store_vm *out, struct err *e);
+int vm_restart(struct daemon *d, const char *name, int no_wait, struct store_vm *out,
+	       struct err *e);
 int vm_kill(struct daemon *d, const char *name, int sig, struct store_vm *out, struct err *e);
 int vm_delete(struct daemon *d, const char *name, int force, struct err *e);
 
@@ -114,6 +123,31 @@ int vm_refuse(struct err *e, const struct store_vm *vm);
 void vm_on_exit(struct daemon *d, const char *vm_id, int status);
 /* Called by the supervisor when the guest printed its power-down line. */
 void vm_on_poweroff(struct daemon *d, const char *vm_id);
+/* Called by the supervisor for each console event of a watched VM (never
+ * with d->lock held): CONSOLE_READY makes a starting VM running; trouble
+ * (console_kind_fatal but a shutdown) sets last_error. t0_ms: realtime ms
+ * when that boot began (for ready_ms). See vm_ready.c. */
+void vm_on_console(struct daemon *d, const char *vm_id, const struct console_event *ev,
+		   long long t0_ms);
+
+/* Waits until the starting VM id is running (0, out = its record) or its
+ * boot failed: trouble on the console, the VMM gone, or the mono_ms()
+ * deadline passed. A failed boot whose VMM is still up is stopped; the
+ * error says why, with the console's last lines and its path. At daemon
+ * shutdown it returns 0 at once with the VM still starting (out says so):
+ * the next daemon re-adopts it and waits. */
+int vm_boot_wait(struct daemon *d, const char *id, long long deadline, struct store_vm *out,
+		 struct err *e);
+/* vm_boot_wait now (no_wait 0), or on a worker (no_wait 1: returns 0). */
+int vm_boot_follow(struct daemon *d, struct store_vm *vm, int no_wait, long long deadline,
+		   struct err *e);
+/* The boot_timeout deadline (mono_ms) of a VM whose VMM started at
+ * vm->started_at. */
+long long vm_boot_deadline(struct daemon *d, const struct store_vm *vm);
+/* Waits until the VM no longer has a VMM (or its exit is pending), up to
+ * timeout_ms. 0 when it stopped. */
+int vm_wait_stopped(struct daemon *d, const char *id, int timeout_ms);
+long long vm_realtime_ms(void);
 
 /* Startup: re-adopt live VMMs, mark dead ones stopped, finish or roll back
  * half-done operations. */

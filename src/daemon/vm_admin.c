@@ -12,6 +12,7 @@
 #include "daemon/ssh_keys.h"
 #include "daemon/supervisor.h"
 #include "daemon/vm.h"
+#include "daemon/vm_console.h"
 #include "daemon/vm_net.h"
 #include "storage/disk.h"
 #include "util/buf.h"
@@ -304,6 +305,51 @@ static void reconcile_disk(struct daemon *d, const struct store_vm *vm)
 	free(log);
 }
 
+/* What the console of a starting VM said while no daemon watched, applied
+ * before the API serves anyone: a client never sees "starting" for a guest
+ * that was ready meanwhile. The supervisor reports the same lines again;
+ * applying them twice changes nothing. */
+static void reconcile_rescan(struct daemon *d, const struct store_vm *vm, const struct vm_files *f)
+{
+	struct console_scan *scan = xmalloc(sizeof(*scan));
+	const struct console_event *t;
+
+	vm_console_scan_boot(f->console_log, scan);
+	t = vm_console_trouble(scan);
+	if (scan->ready.kind == CONSOLE_READY)
+		vm_on_console(d, vm->id, &scan->ready, vm->started_at * 1000);
+	if (t && t->kind != CONSOLE_SHUTDOWN)
+		vm_on_console(d, vm->id, t, vm->started_at * 1000);
+	free(scan);
+}
+
+/* Re-adopts a live VMM. A starting one is scanned again from its boot's
+ * start marker (it may have become ready, or failed, while the daemon was
+ * down) and waited for in the background, within what is left of its
+ * boot_timeout; the others are watched from the console's end. */
+static void reconcile_adopt(struct daemon *d, struct store_vm *vm, const struct vm_files *f)
+{
+	int starting = vm->state == VM_STATE_STARTING;
+	struct sup_target t = {vm->id, (pid_t)vm->pid, 0, f->console_log,
+			       starting ? vm_console_marker(f->console_log)
+					: vm_console_size(f->console_log),
+			       vm_driver(vm)->poweroff_keeps_running, vm->started_at * 1000};
+	struct err e;
+
+	log_info(d->log, starting ? "re-adopted starting VM" : "re-adopted running VM",
+		 LF_S("vm", vm->name), LF_I("pid", vm->pid));
+	pthread_mutex_lock(&d->lock);
+	if (sup_watch(d, &t, &e) < 0)
+		log_error(d->log, "cannot watch VMM", LF_S("vm", vm->name), LF_S("error", e.msg));
+	pthread_mutex_unlock(&d->lock);
+	if (vm->state == VM_STATE_STOPPING)
+		kill((pid_t)vm->pid, SIGTERM); /* finish the interrupted stop */
+	if (starting) {
+		reconcile_rescan(d, vm, f);
+		vm_boot_follow(d, vm, 1, vm_boot_deadline(d, vm), &e);
+	}
+}
+
 /* One VM found in a transitional or running state at startup. */
 static void reconcile_one(struct daemon *d, struct store_vm *vm)
 {
@@ -321,23 +367,19 @@ static void reconcile_one(struct daemon *d, struct store_vm *vm)
 			log_error(d->log, "cleanup failed", LF_S("vm", vm->name), LF_S("error", e.msg));
 		return;
 	}
-	if (alive && vm->state != VM_STATE_STARTING) {
-		log_info(d->log, "re-adopted running VM", LF_S("vm", vm->name),
-			 LF_I("pid", vm->pid));
-		if (sup_watch(d, vm->id, (pid_t)vm->pid, 0,
-			      vm_driver(vm)->poweroff_keeps_running ? f.console_log : NULL, &e) < 0)
-			log_error(d->log, "cannot watch VMM", LF_S("vm", vm->name),
-				  LF_S("error", e.msg));
-		if (vm->state == VM_STATE_STOPPING)
-			kill((pid_t)vm->pid, SIGTERM); /* finish the interrupted stop */
+	if (alive && vm_state_has_vmm(vm->state)) {
+		reconcile_adopt(d, vm, &f);
 		return;
 	}
-	if (alive)
-		kill((pid_t)vm->pid, SIGKILL); /* mid-boot: its configuration is unknown */
+	/* A starting VM with no pid recorded was killed mid-spawn: its VMM,
+	 * if any, is an orphan that vm_kill_orphans ends. */
 	vm_driver(vm)->cleanup(&(struct vmm_config){.vm_id = vm->id, .api_sock = f.api_sock});
-	if (alive)
+	if (vm->state == VM_STATE_STARTING && vm->pid <= 0)
 		reconcile_stopped(d, vm, "",
 				  "the daemon stopped while this VM was starting; start it again");
+	else if (vm->state == VM_STATE_STARTING)
+		reconcile_stopped(d, vm, "exited while the daemon was down",
+				  "its VMM exited before the guest was ready, while the daemon was down");
 	else if (vm->state != VM_STATE_STOPPED)
 		reconcile_stopped(d, vm, "exited while the daemon was down", "");
 }

@@ -59,6 +59,8 @@ json_t *vm_to_json(struct daemon *d, const struct store_vm *rec)
 			    json_integer(vm->state == VM_STATE_RUNNING && vm->started_at
 						 ? (json_int_t)(time(NULL) - vm->started_at)
 						 : 0));
+	json_object_set_new(o, "ready_ms", json_integer(vm->ready_ms));
+	json_object_set_new(o, "guest_ready_ms", json_integer(vm->guest_ready_ms));
 	json_object_set_new(o, "last_error", json_string(vm->last_error));
 	json_object_set_new(o, "last_exit", json_string(vm->last_exit));
 	json_object_set_new(o, "image_id", json_string(vm->image_id));

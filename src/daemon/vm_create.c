@@ -228,8 +228,8 @@ int vm_create(struct daemon *d, const struct vm_create_req *req, struct stream *
 	*out = vm;
 	if (req->no_start)
 		return 0;
-	progress(prog, "booting");
-	return vm_start(d, vm.id, out, e);
+	progress(prog, req->no_wait ? "booting" : "booting, waiting for the guest to be ready");
+	return vm_start(d, vm.id, req->no_wait, out, e);
 fail:
 	log_error(d->log, "vm create failed", LF_S("vm", vm.name), LF_S("vm_id", vm.id),
 		  LF_S("error", e->msg));

@@ -2,8 +2,9 @@
  * vm_orphans: at startup, ends VMM processes that no VM record owns.
  *
  * A VMM's pid is recorded only once its driver has configured and booted
- * it, so a daemon killed in between leaves a VMM that no record names (the
- * VM itself reconciles to stopped). Every VMM banger starts has its API
+ * it (the VM is still "starting" then, until its guest is ready), so a
+ * daemon killed in between leaves a VMM that no record names (the VM
+ * itself reconciles to stopped). Every VMM banger starts has its API
  * socket, <run_dir>/<vm id>.sock, in its argv (Firecracker --api-sock,
  * QEMU -qmp unix:...), so such processes are found by their command line:
  * one that is not the recorded VMM of a VM that has one is killed.

@@ -13,6 +13,7 @@
 #include "daemon/vm.h"
 #include "daemon/vm_accel.h"
 #include "daemon/vm_bin.h"
+#include "daemon/vm_console.h"
 #include "daemon/vm_net.h"
 #include "daemon/workers.h"
 #include "util/buf.h"
@@ -20,12 +21,13 @@
 #include "util/proc.h"
 
 /* vm start: a stopped VM starts; a running one is already where the user
- * wants it (success, nothing written). */
+ * wants it (success, nothing written); one whose VMM is up and booting is
+ * waited for. */
 static int start_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e)
 {
 	(void)busy;
 	(void)arg;
-	if (vm->state == VM_STATE_RUNNING)
+	if (vm->state == VM_STATE_RUNNING || (vm->state == VM_STATE_STARTING && vm->pid > 0))
 		return VM_EDIT_SKIP;
 	if (vm->state != VM_STATE_STOPPED)
 		return vm_refuse(e, vm);
@@ -33,23 +35,25 @@ static int start_edit(struct store_vm *vm, const char *busy, void *arg, struct e
 	return 0;
 }
 
-/* What boot learnt, written when the VMM is configured and running. */
+/* What boot learnt, written when the VMM is configured and booting: the
+ * VM stays "starting" until its guest says it is ready (vm_ready.c). */
 struct booted {
 	struct vmm_proc p;
 	const char *accel;
 };
 
-static int running_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e)
+static int spawned_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e)
 {
 	const struct booted *b = arg;
 
 	(void)busy;
 	if (vm->state != VM_STATE_STARTING)
 		return vm_refuse(e, vm);
-	vm->state = VM_STATE_RUNNING;
 	vm->pid = b->p.pid;
 	vm->pid_start = b->p.start_time;
 	vm->started_at = (long long)time(NULL);
+	vm->ready_ms = 0;
+	vm->guest_ready_ms = 0;
 	vm->last_error[0] = '\0';
 	snprintf(vm->accel, sizeof(vm->accel), "%s", b->accel);
 	return 0;
@@ -115,7 +119,8 @@ static int boot(struct daemon *d, struct store_vm *vm, struct err *e)
 	struct vmm_proc p = {0};
 	struct buf args = BUF_INIT;
 	char tap[32] = "", *bin = NULL;
-	long long t0 = mono_ms(), exit_pid = 0;
+	long long t0 = mono_ms(), t0_real = vm_realtime_ms(), exit_pid = 0;
+	off_t console_off;
 	struct vm_exit x = {0};
 	int rc;
 
@@ -137,6 +142,7 @@ static int boot(struct daemon *d, struct store_vm *vm, struct err *e)
 	fill_config(d, vm, &img, &f, &args, bin, tap, &c);
 	log_info(d->log, "vm start", LF_S("vm", vm->name), LF_S("vm_id", vm->id),
 		 LF_S("vmm", drv->name), LF_S("stage", "spawn"));
+	console_off = vm_console_size(f.console_log); /* where the start marker goes */
 	if (drv->start(&c, &p, e) < 0) {
 		vmnet_down(d, vm);
 		goto fail;
@@ -144,15 +150,17 @@ static int boot(struct daemon *d, struct store_vm *vm, struct err *e)
 	/* Recorded and watched under one hold of the lock: the exit of this pid
 	 * cannot be handled before the record says it runs. */
 	pthread_mutex_lock(&d->lock);
-	rc = vm_update_locked(d, vm->id, running_edit, &(struct booted){p, vm->accel}, vm, e);
+	rc = vm_update_locked(d, vm->id, spawned_edit, &(struct booted){p, vm->accel}, vm, e);
 	if (rc < 0) {
 		pthread_mutex_unlock(&d->lock);
 		kill(p.pid, SIGKILL);
 		vmnet_down(d, vm);
 		goto fail;
 	}
-	if (sup_watch(d, vm->id, p.pid, 1,
-		      drv->poweroff_keeps_running ? f.console_log : NULL, e) < 0) {
+	if (sup_watch(d,
+		      &(struct sup_target){vm->id, p.pid, 1, f.console_log, console_off,
+					   drv->poweroff_keeps_running, t0_real},
+		      e) < 0) {
 		pthread_mutex_unlock(&d->lock);
 		kill(p.pid, SIGKILL);
 		vmnet_down(d, vm);
@@ -161,7 +169,7 @@ static int boot(struct daemon *d, struct store_vm *vm, struct err *e)
 	}
 	pthread_mutex_unlock(&d->lock);
 	vm_update_publish(d, rc, vm);
-	log_info(d->log, "vm running", LF_S("vm", vm->name), LF_S("vm_id", vm->id),
+	log_info(d->log, "vm booting", LF_S("vm", vm->name), LF_S("vm_id", vm->id),
 		 LF_I("pid", p.pid), LF_I("duration_ms", mono_ms() - t0));
 	buf_free(&args);
 	free(bin);
@@ -195,13 +203,22 @@ fail:
 	return -1;
 }
 
-int vm_start(struct daemon *d, const char *name, struct store_vm *out, struct err *e)
+int vm_start(struct daemon *d, const char *name, int no_wait, struct store_vm *out,
+	     struct err *e)
 {
+	long long deadline = mono_ms() + d->cfg.boot_timeout * 1000;
+
 	if (vm_update(d, name, start_edit, NULL, out, e) < 0)
 		return err_wrap(e, "vm start %s", name);
 	if (out->state == VM_STATE_RUNNING)
 		return 0;
-	if (boot(d, out, e) < 0)
+	if (out->state == VM_STATE_STARTING && out->pid > 0) {
+		/* Another start's waiter owns this boot; this one only watches. */
+		if (!no_wait && vm_boot_wait(d, out->id, vm_boot_deadline(d, out), out, e) < 0)
+			return err_wrap(e, "vm start %s", out->name);
+		return 0;
+	}
+	if (boot(d, out, e) < 0 || vm_boot_follow(d, out, no_wait, deadline, e) < 0)
 		return err_wrap(e, "vm start %s", out->name);
 	return 0;
 }
@@ -280,14 +297,15 @@ done:
 	return 0;
 }
 
-/* vm stop: a running VM stops; a stopped one already is (success). */
+/* vm stop: a running VM stops, and so does a starting one whose VMM is up
+ * (its boot's waiter then fails); a stopped one already is (success). */
 static int stop_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e)
 {
 	(void)busy;
 	(void)arg;
 	if (vm->state == VM_STATE_STOPPED)
 		return VM_EDIT_SKIP;
-	if (vm->state != VM_STATE_RUNNING)
+	if (vm->state != VM_STATE_RUNNING && !(vm->state == VM_STATE_STARTING && vm->pid > 0))
 		return vm_refuse(e, vm);
 	vm->state = VM_STATE_STOPPING;
 	return 0;
@@ -304,11 +322,12 @@ int vm_stop(struct daemon *d, const char *name, struct store_vm *out, struct err
 	return store_vm_get(d->store, out->id, out, e);
 }
 
-int vm_restart(struct daemon *d, const char *name, struct store_vm *out, struct err *e)
+int vm_restart(struct daemon *d, const char *name, int no_wait, struct store_vm *out,
+	       struct err *e)
 {
 	if (vm_stop(d, name, out, e) < 0)
 		return -1;
-	return vm_start(d, out->id, out, e);
+	return vm_start(d, out->id, no_wait, out, e);
 }
 
 /* vm kill: records who ends the VMM (and "stopping" for a signal that ends
@@ -321,6 +340,8 @@ static int kill_edit(struct store_vm *vm, const char *busy, void *arg, struct er
 
 	(void)busy;
 	if (!vm_state_has_vmm(vm->state))
+		return vm_refuse(e, vm);
+	if (vm->pid <= 0) /* starting, the driver not done yet */
 		return vm_refuse(e, vm);
 	if (!proc_alive((pid_t)vm->pid, vm->pid_start))
 		return err_set(e, ERR_BAD_STATE, "the VMM is not running");
@@ -364,7 +385,7 @@ static void reboot_worker(void *arg)
 	if (workers_cancelled(j->d))
 		log_info(j->d->log, "not restarting after guest reboot", LF_S("vm_id", j->id),
 			 LF_S("error", "the daemon is shutting down"));
-	else if (vm_start(j->d, j->id, &vm, &e) < 0)
+	else if (vm_start(j->d, j->id, 0, &vm, &e) < 0)
 		log_error(j->d->log, "restart after guest reboot failed", LF_S("vm_id", j->id),
 			  LF_S("error", e.msg));
 	free(j);
@@ -446,6 +467,15 @@ static int exit_edit(struct store_vm *vm, const char *busy, void *arg, struct er
 	if (vm->state == VM_STATE_STOPPING) {
 		if (!vm->last_exit[0])
 			snprintf(vm->last_exit, sizeof(vm->last_exit), "stopped by banger");
+	} else if (vm->state == VM_STATE_STARTING) {
+		/* Never a reboot to follow: a guest that resets before it is ready
+		 * (banger-init gave up) would loop. Trouble the console showed is
+		 * already in last_error (the supervisor scans before the exit). */
+		if (!vm->last_error[0])
+			snprintf(vm->last_error, sizeof(vm->last_error),
+				 "%s %s before the guest was ready (see %s)", drv->name, how,
+				 f.console_log);
+		snprintf(vm->last_exit, sizeof(vm->last_exit), "%s %s during boot", drv->name, how);
 	} else if (status == 0 && console_has(f.console_log, "Kernel panic")) {
 		snprintf(vm->last_error, sizeof(vm->last_error),
 			 "the guest kernel panicked (see %s)", f.console_log);
@@ -525,7 +555,7 @@ static int poweroff_edit(struct store_vm *vm, const char *busy, void *arg, struc
 {
 	(void)busy;
 	(void)e;
-	if (vm->state != VM_STATE_RUNNING)
+	if (vm->state != VM_STATE_RUNNING && vm->state != VM_STATE_STARTING)
 		return VM_EDIT_SKIP;
 	*(int *)arg = 1;
 	vm->state = VM_STATE_STOPPING;
@@ -547,4 +577,9 @@ void vm_on_poweroff(struct daemon *d, const char *vm_id)
 		 LF_S("vm_id", vm.id));
 	if (proc_alive((pid_t)vm.pid, vm.pid_start))
 		kill((pid_t)vm.pid, SIGTERM);
+}
+
+int vm_wait_stopped(struct daemon *d, const char *id, int timeout_ms)
+{
+	return wait_stopped(d, id, timeout_ms);
 }

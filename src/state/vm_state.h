@@ -23,7 +23,7 @@
 #define VM_STATES(X)                                                                    \
 	X(CREATING, "creating", true, VM_TO(STOPPED) | VM_TO(DELETING))                  \
 	X(STOPPED, "stopped", false, VM_TO(STARTING) | VM_TO(DELETING))                  \
-	X(STARTING, "starting", true, VM_TO(RUNNING) | VM_TO(STOPPED))                   \
+	X(STARTING, "starting", true, VM_TO(RUNNING) | VM_TO(STOPPING) | VM_TO(STOPPED)) \
 	X(RUNNING, "running", true, VM_TO(STOPPING) | VM_TO(STOPPED))                    \
 	X(STOPPING, "stopping", true, VM_TO(STOPPED))                                    \
 	X(DELETING, "deleting", true, 0)
@@ -49,8 +49,10 @@ bool vm_state_can(enum vm_state from, enum vm_state to);
 /* A VMM process may exist or an operation is under way (not stopped). */
 bool vm_state_is_active(enum vm_state s);
 
-/* The VM is running or on its way down: it owns a VMM process, a tap and
- * perhaps NAT rules. */
+/* The VM is starting (the VMM is up or being spawned; its pid is recorded
+ * once the driver has booted it, 0 before that), running (the guest said
+ * it is ready) or on its way down: it owns a VMM process, a tap and perhaps
+ * NAT rules. Callers that act on the process check that a pid is recorded. */
 bool vm_state_has_vmm(enum vm_state s);
 
 #endif

@@ -33,6 +33,9 @@ static const char *const migrations[] = {
 	" started_at INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',"
 	" last_exit TEXT NOT NULL DEFAULT '');"
 	"CREATE UNIQUE INDEX vms_address ON vms(address) WHERE address IS NOT NULL AND address != '';",
+	/* 2: when the guest last said it was ready (issue 10). */
+	"ALTER TABLE vms ADD COLUMN ready_ms INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE vms ADD COLUMN guest_ready_ms INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -185,6 +188,7 @@ static const struct column vm_cols[] = {
 	VI(memory_mib), VI(disk_size),  VI(overlay_size), VB(nat),    VT(address),
 	VT(mac),        VT(vmm),        VT(accel),     VI(pid),       VI(pid_start),
 	VI(created_at), VI(started_at), VT(last_error), VT(last_exit),
+	VI(ready_ms),   VI(guest_ready_ms),
 };
 
 static const struct column image_cols[] = {

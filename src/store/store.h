@@ -37,6 +37,11 @@ struct store_vm {
 	long long started_at;
 	char last_error[1024];
 	char last_exit[256];
+	/* The last boot's readiness, 0 until the guest said "banger: ready":
+	 * ready_ms from the start request to that line, as the host saw it;
+	 * guest_ready_ms the guest's own uptime figure on that line. */
+	long long ready_ms;
+	long long guest_ready_ms;
 };
 
 struct store_image {

@@ -32,8 +32,8 @@ static attr_t pair(const struct tui_ui *ui, short p)
 
 static attr_t state_attr(const struct tui_ui *ui, const struct tui_row *r)
 {
-	if (r->state == VM_STATE_RUNNING)
-		return pair(ui, PAIR_GREEN) | A_BOLD;
+	if (r->state == VM_STATE_RUNNING) /* red: the console showed trouble since */
+		return pair(ui, r->last_error[0] ? PAIR_RED : PAIR_GREEN) | A_BOLD;
 	if (r->state == VM_STATE_STOPPED)
 		return r->last_error[0] ? pair(ui, PAIR_RED) : A_NORMAL;
 	return pair(ui, PAIR_YELLOW) | A_BOLD; /* creating, starting, stopping, ... */

@@ -34,7 +34,7 @@ def qenv(tmp_path, netns):
     try:
         yield e
     finally:
-        for vm in ("e2e-one", "e2e-two"):
+        for vm in ("e2e-one", "e2e-two", "e2e-nossh", "e2e-noinit"):
             e.banger("vm", "delete", "--force", vm, timeout=180)
         e.stop_daemon()
         e.kill_vmms()
@@ -117,3 +117,53 @@ def test_two_vms_boot_persist_resize_and_find_each_other(qenv, capsys):
     assert not re.search(r"\bbgr[0-9a-f]+", links)
     rules = env.cmd(["nft", "list", "ruleset"]).stdout
     assert "banger-vm:" not in rules
+
+
+# -- broken guests: the boot fails with the console's words (issue 10) ---------
+
+def broken_image(env, name, *debugfs_cmds):
+    """Registers a copy of the bundle's rootfs changed by debugfs commands."""
+    rootfs = env.root / f"{name}.ext4"
+    subprocess.run(["cp", "--sparse=always", str(RUNTIME / "rootfs.ext4"), str(rootfs)],
+                   check=True)
+    for c in debugfs_cmds:
+        r = subprocess.run(["debugfs", "-w", "-R", c, str(rootfs)], capture_output=True,
+                           text=True, check=True)
+        assert "rror" not in r.stderr.split("\n", 1)[-1], r.stderr
+    env.banger("image", "register", "--name", name, "--rootfs", rootfs,
+               "--kernel", RUNTIME / "vmlinux", "--initrd", RUNTIME / "initrd.img",
+               "--modules-dir", RUNTIME / "modules", check=True)
+
+
+def assert_failed_boot(env, name, r, kind, words):
+    assert r.returncode != 0, r.stdout
+    assert kind in r.stderr and words in r.stderr, r.stderr
+    assert "last console lines:" in r.stderr
+    vm = env.vm(name)
+    assert vm["console_log"] in r.stderr
+    assert vm["state"] == "stopped" and vm["pid"] == 0
+    assert kind in vm["last_error"]
+    lst = env.banger("vm", "list", check=True).stdout
+    assert not any(l.split()[:2] == [name, "running"] for l in lst.splitlines())
+    links = env.cmd(["ip", "-o", "link", "show"], check=True).stdout
+    assert "bgr" + vm["id"][:12] not in links
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert vm["id"] not in out  # no VMM left
+
+
+def test_broken_sshd_and_init_fail_clearly_within_boot_timeout(qenv, capsys):
+    env = qenv
+    cfg = env.config_dir / "config.toml"
+    cfg.write_text(cfg.read_text() + "boot_timeout = 240\n")
+    broken_image(env, "nossh", "symlink /etc/systemd/system/ssh.service /dev/null")
+    broken_image(env, "noinit", "rm /usr/sbin/init")
+
+    t0 = time.monotonic()
+    r = env.banger("vm", "create", "--name", "e2e-nossh", "--image", "nossh", timeout=400)
+    report(capsys, f"\nsshd masked: failed after {time.monotonic() - t0:.1f} s")
+    assert_failed_boot(env, "e2e-nossh", r, "sshd failure", "banger: not ready")
+
+    t0 = time.monotonic()
+    r = env.banger("vm", "create", "--name", "e2e-noinit", "--image", "noinit", timeout=400)
+    report(capsys, f"no /sbin/init: failed after {time.monotonic() - t0:.1f} s")
+    assert_failed_boot(env, "e2e-noinit", r, "banger-init failure", "/sbin/init")

@@ -25,7 +25,8 @@ from fcemu_vmm import ApiError, Vmm
 
 VERSION = "1.16.1"
 BEHAVIOUR_DEFAULTS = {"ctrl_alt_del": "exit", "shutdown_delay_ms": 200, "boot_delay_ms": 0,
-                      "api_delay_ms": 0, "fail_instance_start": False}
+                      "api_delay_ms": 0, "fail_instance_start": False, "ready": True,
+                      "ready_delay_ms": 0, "console_after_boot": []}
 METRICS_PERIOD_S = 60.0
 
 
@@ -55,8 +56,11 @@ def read_behaviour():
             die_loudly(f"FCEMU_CONFIG {path}: ctrl_alt_del must be exit|ignore|crash")
         if k.endswith("_ms") and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
             die_loudly(f"FCEMU_CONFIG {path}: {k} must be a non-negative integer")
-        if k == "fail_instance_start" and not isinstance(v, bool):
-            die_loudly(f"FCEMU_CONFIG {path}: fail_instance_start must be a boolean")
+        if k in ("fail_instance_start", "ready") and not isinstance(v, bool):
+            die_loudly(f"FCEMU_CONFIG {path}: {k} must be a boolean")
+        if k == "console_after_boot" and (not isinstance(v, list) or
+                                          not all(isinstance(x, str) for x in v)):
+            die_loudly(f"FCEMU_CONFIG {path}: console_after_boot must be a list of strings")
         cfg[k] = v
     return cfg
 
@@ -143,7 +147,20 @@ class App:
         if "boot-timer" in self.args:
             self.log_main("Info", "Guest-boot-time =    310000 us    310 ms,    290000 CPU us"
                           "    290 CPU ms")
+        self.schedule(behaviour["ready_delay_ms"] / 1000.0,
+                      lambda: self.after_boot(behaviour))
         return None
+
+    def after_boot(self, behaviour):
+        """What a banger guest prints once userspace is up: banger-ready.service's line
+        (unless "ready" is false), then the configured extra lines (a panic, a lockup)."""
+        if self.vmm.guest != "running":
+            return
+        lines = []
+        if behaviour["ready"]:
+            up = 0.35 + behaviour["ready_delay_ms"] / 1000.0
+            lines.append(f"banger: ready in {up:.2f} s")
+        self.out.console.lines(lines + behaviour["console_after_boot"])
 
     def guest_reboot(self):
         if self.vmm.guest != "running":

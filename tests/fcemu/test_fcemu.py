@@ -574,6 +574,43 @@ def test_ctrl_alt_del_exits_zero(emu, files):
     assert e.journal()[-1] == {"event": "exit", "code": 0}
 
 
+def test_guest_prints_the_ready_line_after_boot(emu, files):
+    e = emu()
+    boot(e, files)
+    e.wait_stdout("banger: ready in ")
+    out = e.stdout()
+    assert out.index("login:") < out.index("banger: ready in 0.35 s\r\n")
+
+
+def test_ready_delay_and_console_after_boot(emu, files):
+    lockup = "[   30.100000] watchdog: BUG: soft lockup - CPU#1 stuck for 23s! [systemd:1]"
+    e = emu(behaviour={"ready_delay_ms": 300, "console_after_boot": [lockup, "second"]})
+    boot(e, files)
+    assert "banger: ready" not in e.stdout()  # not before the delay
+    e.wait_stdout("second")
+    out = e.stdout()
+    assert out.index("banger: ready in 0.65 s") < out.index(lockup) < out.index("second")
+
+
+def test_no_ready_line_when_ready_is_false(emu, files):
+    panic = "[    2.000000] Kernel panic - not syncing: Attempted to kill init!"
+    e = emu(behaviour={"ready": False, "console_after_boot": [panic]})
+    boot(e, files)
+    e.wait_stdout("Kernel panic")
+    assert "banger: ready" not in e.stdout()
+
+
+@pytest.mark.parametrize("bad", [{"ready": "yes"}, {"console_after_boot": "panic"},
+                                 {"console_after_boot": [1]}, {"ready_delay_ms": -1}])
+def test_bad_ready_knobs_are_fatal(emu, files, bad):
+    e = emu(behaviour=bad)
+    base_config(e, files)
+    with pytest.raises(Exception):
+        e.req("PUT", "/actions", {"action_type": "InstanceStart"})
+    assert e.wait_exit() == 2
+    assert "FCEMU_CONFIG" in e.stderr()
+
+
 def test_ctrl_alt_del_ignore_keeps_running(emu, files):
     e = emu(behaviour={"ctrl_alt_del": "ignore", "shutdown_delay_ms": 0})
     boot(e, files)

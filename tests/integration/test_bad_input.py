@@ -273,13 +273,17 @@ def test_api_bad_bodies_types_and_fields(world):
                                           ("POST", "/v1/vms/keep/restart", {})]:
         for body, expect in BAD_BODIES:
             check_api(env, method, path, body, expect, problems)
-    for path in ("/v1/vms/keep/start", "/v1/vms/keep/stop", "/v1/vms/keep/restart"):
+    check_api(env, "POST", "/v1/vms/keep/stop", b'{"force": true}',
+              ['unknown field "force" in the request body; this request takes no fields'],
+              problems)
+    for path in ("/v1/vms/keep/start", "/v1/vms/keep/restart"):
         check_api(env, "POST", path, b'{"force": true}',
-                  ['unknown field "force" in the request body; this request takes no fields'],
-                  problems)
+                  ['unknown field "force" in the request body; accepted: no_wait'], problems)
+        check_api(env, "POST", path, b'{"no_wait": "yes"}',
+                  ['field "no_wait" must be true or false, got a string'], problems)
     check_api(env, "POST", "/v1/vms", b'{"memory": 512}',
               ['unknown field "memory" in the request body; accepted: name, image, vcpu, '
-               'memory_mib, disk_size, vmm, nat, no_start'], problems)
+               'memory_mib, disk_size, vmm, nat, no_start, no_wait'], problems)
     for i, field, value, expect in BAD_FIELDS:
         method, path, good = BODY_ROUTES[i]
         body = dict(good, **{field: value})

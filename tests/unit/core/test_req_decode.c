@@ -53,6 +53,25 @@ static void create_fills_the_request(void **state)
 	json_decref(j);
 	assert_int_equal(req_decode_vm_create(NULL, &req, &e), 0); /* no body */
 	assert_null(req.name);
+	assert_int_equal(req.no_wait, 0);
+}
+
+static void start_takes_no_wait_only(void **state)
+{
+	struct req_vm_start req;
+	struct err e;
+	json_t *j = body("{\"no_wait\": true}");
+
+	(void)state;
+	assert_int_equal(req_decode_vm_start(j, &req, &e), 0);
+	assert_int_equal(req.no_wait, 1);
+	json_decref(j);
+	assert_int_equal(req_decode_vm_start(NULL, &req, &e), 0);
+	assert_int_equal(req.no_wait, 0);
+	j = body("{\"no_wait\": 1}");
+	assert_int_equal(req_decode_vm_start(j, &req, &e), -1);
+	assert_string_equal(e.msg, "field \"no_wait\" must be true or false, got an integer");
+	json_decref(j);
 }
 
 static void unknown_fields_are_named_with_the_accepted_ones(void **state)
@@ -62,7 +81,7 @@ static void unknown_fields_are_named_with_the_accepted_ones(void **state)
 	(void)state;
 	assert_string_equal(create_error("{\"memory\": 512}", &e),
 			    "unknown field \"memory\" in the request body; accepted: name, image, "
-			    "vcpu, memory_mib, disk_size, vmm, nat, no_start");
+			    "vcpu, memory_mib, disk_size, vmm, nat, no_start, no_wait");
 	{
 		json_t *j = body("{\"force\": true}");
 
@@ -211,6 +230,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(create_fills_the_request),
 	    cmocka_unit_test(unknown_fields_are_named_with_the_accepted_ones),
+	    cmocka_unit_test(start_takes_no_wait_only),
 	    cmocka_unit_test(wrong_types_say_what_was_expected),
 	    cmocka_unit_test(values_are_checked),
 	    cmocka_unit_test(set_and_kill),

@@ -22,7 +22,8 @@ static const struct {
 } allowed[] = {
 	{C, S, "create finished"},      {C, D, "create failed / interrupted"},
 	{S, A, "vm start"},             {S, D, "vm delete"},
-	{A, R, "VMM configured"},       {A, S, "boot failed / interrupted"},
+	{A, R, "guest ready"},          {A, S, "boot failed / interrupted"},
+	{A, P, "stop, kill or failed boot of a VM whose VMM is up"},
 	{R, P, "vm stop, kill, guest poweroff"},
 	{R, S, "VMM exited / found dead"},
 	{P, S, "VMM exited"},
@@ -103,7 +104,7 @@ static void predicates(void **state)
 	assert_false(vm_state_is_active(VM_STATE_COUNT));
 	assert_true(vm_state_has_vmm(R));
 	assert_true(vm_state_has_vmm(P));
-	assert_false(vm_state_has_vmm(A)); /* no pid recorded yet */
+	assert_true(vm_state_has_vmm(A)); /* VMM up, guest booting */
 	assert_false(vm_state_has_vmm(S));
 }
 
