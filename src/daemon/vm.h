@@ -133,6 +133,9 @@ int vm_stats(struct daemon *d, const char *name, int flush, json_t **out, struct
  * d->lock briefly (a pending exit shows as stopped): never call it with
  * d->lock held. */
 json_t *vm_to_json(struct daemon *d, const struct store_vm *vm);
+/* The JSON array of every VM's view, sorted by name, for GET /v1/vms: disk
+ * usage as last measured (vm_usage.h). Same d->lock rule. */
+int vm_list_json(struct daemon *d, json_t **out, struct err *e);
 
 /* The driver a VM uses. */
 const struct vmm_driver *vm_driver(const struct store_vm *vm);

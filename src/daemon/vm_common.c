@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "daemon/vm.h"
+#include "daemon/vm_usage.h"
 #include "util/buf.h"
 #include "util/fs.h"
 
@@ -29,24 +30,17 @@ const struct vmm_driver *vm_driver(const struct store_vm *vm)
 	return drv ? drv : &vmm_firecracker;
 }
 
-/* The view shows what the daemon knows, not only what the database holds:
- * a VMM exit that the database refused to record (full disk) reads as
- * stopped. That knowledge, rather than a check of the pid, because it
- * changes at the moment the daemon has handled the exit (network down,
- * last_exit known); a pid check would show "stopped" before that. */
-json_t *vm_to_json(struct daemon *d, const struct store_vm *rec)
+/* The JSON of vm (a view: vm_view_locked applied), with its image's name
+ * and disk usage given: building it reads no file and no table. */
+static json_t *view_json(struct daemon *d, const struct store_vm *vm, const char *image,
+			 const struct vm_disk_usage *u)
 {
-	struct store_vm view = *rec, *vm = &view;
 	struct vm_files f;
-	long long ap = 0, al = 0, wap = 0, wal = 0;
+	char dns[80];
 	json_t *o;
 
-	pthread_mutex_lock(&d->lock);
-	vm_view_locked(d, vm);
-	pthread_mutex_unlock(&d->lock);
 	vm_files_get(d, vm, &f);
-	fs_sizes(f.overlay, &ap, &al, NULL);
-	fs_sizes(f.work, &wap, &wal, NULL);
+	snprintf(dns, sizeof(dns), "%s.vm", vm->name);
 	o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:s, s:s, s:s, s:s, s:I, s:I}",
 		      "id", vm->id, "name", vm->name, "state", vm_state_name(vm->state), "vcpu",
 		      (json_int_t)vm->vcpu, "memory_mib", (json_int_t)vm->memory_mib, "disk_size",
@@ -62,32 +56,80 @@ json_t *vm_to_json(struct daemon *d, const struct store_vm *rec)
 	json_object_set_new(o, "last_error", json_string(vm->last_error));
 	json_object_set_new(o, "last_exit", json_string(vm->last_exit));
 	json_object_set_new(o, "image_id", json_string(vm->image_id));
-	{
-		struct store_image img;
-
-		json_object_set_new(o, "image",
-				    json_string(store_image_get(d->store, vm->image_id, &img, NULL) == 0
-							? img.name
-							: ""));
-	}
-	json_object_set_new(o, "dns_name", json_string(""));
+	json_object_set_new(o, "image", json_string(image));
+	json_object_set_new(o, "dns_name", json_string(dns));
 	json_object_set_new(o, "dir", json_string(f.dir));
 	json_object_set_new(o, "console_log", json_string(f.console_log));
 	json_object_set_new(o, "metrics_file", json_string(f.metrics));
 	json_object_set_new(o, "api_socket", json_string(f.api_sock));
 	json_object_set_new(o, "overlay", json_pack("{s:s, s:I, s:I}", "path", f.overlay,
-						    "apparent_bytes", (json_int_t)ap,
-						    "allocated_bytes", (json_int_t)al));
+						    "apparent_bytes", (json_int_t)u->ov_apparent,
+						    "allocated_bytes", (json_int_t)u->ov_allocated));
 	json_object_set_new(o, "work_disk", json_pack("{s:s, s:I, s:I}", "path", f.work,
-						      "apparent_bytes", (json_int_t)wap,
-						      "allocated_bytes", (json_int_t)wal));
-	{
-		char dns[80];
-
-		snprintf(dns, sizeof(dns), "%s.vm", vm->name);
-		json_object_set_new(o, "dns_name", json_string(dns));
-	}
+						      "apparent_bytes", (json_int_t)u->wk_apparent,
+						      "allocated_bytes", (json_int_t)u->wk_allocated));
 	return o;
+}
+
+/* The view shows what the daemon knows, not only what the database holds:
+ * a VMM exit that the database refused to record (full disk) reads as
+ * stopped. That knowledge, rather than a check of the pid, because it
+ * changes at the moment the daemon has handled the exit (network down,
+ * last_exit known); a pid check would show "stopped" before that.
+ * One VM's view measures its disks now: it is what `vm show` prints. */
+json_t *vm_to_json(struct daemon *d, const struct store_vm *rec)
+{
+	struct store_vm view = *rec;
+	struct store_image img;
+	struct vm_disk_usage u;
+
+	pthread_mutex_lock(&d->lock);
+	vm_view_locked(d, &view);
+	pthread_mutex_unlock(&d->lock);
+	vm_usage_measure(d, &view, &u);
+	return view_json(d, &view,
+			 store_image_get(d->store, view.image_id, &img, NULL) == 0 ? img.name : "",
+			 &u);
+}
+
+static const char *image_name(const struct store_image *imgs, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(imgs[i].id, id) == 0)
+			return imgs[i].name;
+	return "";
+}
+
+/* The list: two SELECTs whatever the number of VMs, one hold of d->lock
+ * for every VM's view, disk usage from memory (vm_usage.h), no file read. */
+int vm_list_json(struct daemon *d, json_t **out, struct err *e)
+{
+	struct store_vm *vms = NULL;
+	struct store_image *imgs = NULL;
+	size_t n = 0, nimg = 0;
+	json_t *arr;
+
+	if (store_vm_list(d->store, &vms, &n, e) < 0 ||
+	    store_image_list(d->store, &imgs, &nimg, e) < 0) {
+		free(vms);
+		return -1;
+	}
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < n; i++)
+		vm_view_locked(d, &vms[i]);
+	pthread_mutex_unlock(&d->lock);
+	arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		struct vm_disk_usage u;
+
+		vm_usage_get(d, &vms[i], &u);
+		json_array_append_new(arr, view_json(d, &vms[i],
+						     image_name(imgs, nimg, vms[i].image_id), &u));
+	}
+	free(vms);
+	free(imgs);
+	*out = arr;
+	return 0;
 }
 
 int vm_refuse(struct err *e, const struct store_vm *vm)
