@@ -1,5 +1,6 @@
 /*
- * client: talks to bangerd's API over its Unix socket (libcurl).
+ * client: talks to bangerd's API over its Unix socket: plain HTTP/1.1 on an
+ * AF_UNIX socket (libcurl's start-up cost a CLI command more than its request).
  *
  * client_open() connects, starting bangerd when the socket does not answer
  * (tmux-style: try, take a lock, try again, start, wait, release), so every
