@@ -518,6 +518,29 @@ done:
 	return ret;
 }
 
+int client_call_text(struct client *c, const char *method, const char *path, json_t *body,
+		     struct buf *out, struct err *e)
+{
+	struct recv r = {BUF_INIT, NULL, NULL, 0, 0};
+	long status = 0;
+	int ret = -1;
+
+	if (perform(c, method, path, body, &r, &status, e) < 0)
+		goto done;
+	if (status < 200 || status >= 300) {
+		json_t *resp = json_loadb(r.data.data ? r.data.data : "", r.data.len, 0, NULL);
+
+		api_error(resp, status, e);
+		json_decref(resp);
+		goto done;
+	}
+	buf_append(out, r.data.data ? r.data.data : "", r.data.len);
+	ret = 0;
+done:
+	buf_free(&r.data);
+	return ret;
+}
+
 int client_stream(struct client *c, const char *method, const char *path, json_t *body,
 		  client_line_fn on_line, void *ctx, struct err *e)
 {

@@ -47,13 +47,8 @@ HANDLER(daemon_stop)
 
 HANDLER(vm_list)
 {
-	json_t *arr;
-
 	UNUSED_ARGS;
-	if (vm_list_json(d, &arr, e) < 0)
-		return -1;
-	*out = json_pack("{s:o}", "vms", arr);
-	return 0;
+	return vm_list_text(d, r->text, e);
 }
 
 HANDLER(vm_show)

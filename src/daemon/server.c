@@ -80,6 +80,22 @@ static int peer_allowed(struct MHD_Connection *c)
 	return cred.uid == getuid() || cred.uid == 0;
 }
 
+/* A response already written as JSON text (request.text), stolen. */
+static enum MHD_Result send_text(struct MHD_Connection *c, int status, struct buf *text)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t len;
+
+	buf_putc(text, '\n');
+	len = text->len;
+	resp = MHD_create_response_from_buffer(len, buf_steal(text), MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	ret = MHD_queue_response(c, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *body)
 {
 	char *text = json_dumps(body, JSON_COMPACT);
@@ -233,7 +249,8 @@ static int refused(struct server *srv, const char *url, struct err *e)
 static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, const char *url,
 				const char *method, struct conn_ctx *ctx)
 {
-	struct request req = {.method = method, .url = url, .conn = c};
+	struct buf text = BUF_INIT;
+	struct request req = {.method = method, .url = url, .conn = c, .text = &text};
 	struct err e;
 	json_t *out = NULL;
 	struct stream *st = NULL;
@@ -267,10 +284,13 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, co
 			return send_stream(c, status, st);
 		}
 		if (rc < 0) {
+			buf_free(&text);
 			log_debug(srv->d->log, "api request failed", LF_S("method", method),
 				  LF_S("path", url), LF_S("error", e.msg));
 			return send_error(c, &e, 0);
 		}
+		if (text.len)
+			return send_text(c, status, &text);
 		return send_json(c, status, out ? out : json_object());
 	}
 	json_decref(req.body);

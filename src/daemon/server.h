@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "daemon/daemon.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 #define SERVER_MAX_BODY (64 * 1024)
@@ -25,6 +26,8 @@ struct request {
 	char arg[128];        /* the {name} part of the route, "" if none */
 	json_t *body;         /* parsed JSON body or NULL when there was none */
 	void *conn;           /* struct MHD_Connection */
+	struct buf *text;     /* a handler may append its JSON response here as text
+			       * instead of filling *out (a body too big for a tree) */
 };
 
 /* Query parameter value or NULL. */
