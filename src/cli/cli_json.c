@@ -1,6 +1,7 @@
 /* cli_json: see cli_json.h. */
 #include "cli/cli_json.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static int is_ws(char c)
@@ -15,14 +16,20 @@ static size_t skip_ws(const char *t, size_t len, size_t i)
 	return i;
 }
 
-/* The index just past the string that starts at t[i] ('"'), or 0. */
+/* The index just past the string that starts at t[i] ('"'), or 0. A
+ * quote ends it unless an odd run of backslashes precedes it; memchr
+ * finds the quotes (paths make most of a VM's bytes). */
 static size_t string_end(const char *t, size_t len, size_t i)
 {
-	for (i++; i < len; i++) {
-		if (t[i] == '\\')
-			i++;
-		else if (t[i] == '"')
-			return i + 1;
+	const char *q;
+
+	for (size_t j = i + 1; j < len && (q = memchr(t + j, '"', len - j)); j = (size_t)(q - t) + 1) {
+		size_t bs = 0;
+
+		while (q - bs > t + i + 1 && *(q - 1 - bs) == '\\')
+			bs++;
+		if (bs % 2 == 0)
+			return (size_t)(q - t) + 1;
 	}
 	return 0;
 }
@@ -90,9 +97,16 @@ int cli_json_member(const char *text, size_t len, const char *key, const char **
 
 static void newline(struct buf *out, int depth)
 {
+	static const char ws[] = "                                                                ";
+	size_t spaces = 2 * (size_t)depth;
+
 	buf_putc(out, '\n');
-	for (int i = 0; i < depth; i++)
-		buf_append(out, "  ", 2);
+	while (spaces) {
+		size_t n = spaces < sizeof(ws) - 1 ? spaces : sizeof(ws) - 1;
+
+		buf_append(out, ws, n);
+		spaces -= n;
+	}
 }
 
 int cli_json_indent(const char *t, size_t len, struct buf *out)

@@ -2,12 +2,14 @@
 #include "daemon/vm_net.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/workers.h"
 #include "dns/dns_server.h"
 #include "net/net_addr.h"
 #include "net/net_ops.h"
@@ -179,6 +181,26 @@ static int need_net(struct netstate *n, struct err *e)
 	return -1;
 }
 
+/* 1 if the bridge exists and is up: one ioctl. net_ops_bridge_up checks
+ * and repairs it whole (routes, address, state) with four `ip` runs, and
+ * vmnet_init did that at startup: a start redoes it only for a bridge
+ * that was removed or taken down since (what a hand removal does). */
+static int bridge_is_up(const char *name)
+{
+	struct ifreq ifr = {0};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), up;
+
+	if (fd < 0 || strlen(name) >= sizeof(ifr.ifr_name)) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	memcpy(ifr.ifr_name, name, strlen(name));
+	up = ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP);
+	close(fd);
+	return up;
+}
+
 int vmnet_up(struct daemon *d, const struct store_vm *vm, char *tap, size_t taplen,
 	     struct err *e)
 {
@@ -191,7 +213,7 @@ int vmnet_up(struct daemon *d, const struct store_vm *vm, char *tap, size_t tapl
 	net_tap_name(vm->id, name);
 	pthread_mutex_lock(&n->lock);
 	/* The bridge may have been removed by hand since we started. */
-	if (net_ops_bridge_up(&n->conf, e) < 0 ||
+	if ((!bridge_is_up(n->conf.bridge) && net_ops_bridge_up(&n->conf, e) < 0) ||
 	    net_ops_tap_add(&n->conf, name, (unsigned)getuid(), e) < 0)
 		goto out;
 	if (vm->nat && net_ops_nat_add(&n->conf, vm->id, name, vm->address, e) < 0) {
@@ -224,80 +246,6 @@ void vmnet_down(struct daemon *d, const struct store_vm *vm)
 	if (net_ops_tap_del(&n->conf, name, &e) < 0)
 		log_warn(d->log, "cannot remove tap", LF_S("vm", vm->name), LF_S("error", e.msg));
 	pthread_mutex_unlock(&n->lock);
-}
-
-struct tap_job {
-	struct daemon *d;
-	char vm_id[17];
-	long long pid, pid_start; /* the VMM that exited */
-	char tap[NET_IFNAME_MAX];
-};
-
-/* Deletes the tap of the VMM that exited, unless the VM has been started
- * again meanwhile: a start reuses the tap (net_tap_create keeps a tap it
- * owns). It runs under the network lock, which a start holds while it
- * sets the tap up, after recording "starting" (with no pid, or a new one):
- * so either this goes first and the start makes a new tap, or it sees the
- * new start and leaves the tap alone. */
-static int restarted(const struct store_vm *vm, const struct tap_job *j)
-{
-	int active = vm->state == VM_STATE_STARTING || vm_state_has_vmm(vm->state);
-	int same = j->pid > 0 && vm->pid == j->pid && vm->pid_start == j->pid_start;
-
-	return active && !same;
-}
-
-static void tap_delete_exited(struct tap_job *j)
-{
-	struct netstate *n = j->d->net;
-	struct store_vm vm;
-	struct err e;
-
-	pthread_mutex_lock(&n->lock);
-	if (store_vm_get(j->d->store, j->vm_id, &vm, NULL) < 0 || !restarted(&vm, j)) {
-		if (net_ops_tap_del(&n->conf, j->tap, &e) < 0)
-			log_warn(j->d->log, "cannot remove tap", LF_S("vm_id", j->vm_id),
-				 LF_S("error", e.msg));
-	}
-	pthread_mutex_unlock(&n->lock);
-}
-
-static void tap_worker(void *arg)
-{
-	tap_delete_exited(arg);
-	free(arg);
-}
-
-void vmnet_down_exited(struct daemon *d, const struct store_vm *vm)
-{
-	struct netstate *n = d->net;
-	struct tap_job *j;
-	struct err e;
-
-	if (!n || !n->enabled)
-		return;
-	if (vm->nat) {
-		pthread_mutex_lock(&n->lock);
-		if (net_ops_nat_del(&n->conf, vm->id, &e) < 0)
-			log_warn(d->log, "cannot remove NAT rules", LF_S("vm", vm->name),
-				 LF_S("error", e.msg));
-		pthread_mutex_unlock(&n->lock);
-	}
-	j = xcalloc(1, sizeof(*j));
-	j->d = d;
-	snprintf(j->vm_id, sizeof(j->vm_id), "%s", vm->id);
-	j->pid = vm->pid;
-	j->pid_start = vm->pid_start;
-	net_tap_name(vm->id, j->tap);
-	/* The tap of an exited VMM is down already: no process holds it, so it
-	 * has no carrier and nothing passes. Deleting it costs the kernel a
-	 * network-wide RCU wait (15 of the 30 ms of a `vm stop` here, see
-	 * bench/lifecycle) that `vm stop` need not wait for: a worker does it,
-	 * and shutdown drains it. Once shutdown began, it is done here. */
-	if (workers_spawn(d, "tap delete", tap_worker, j, NULL) < 0) {
-		tap_delete_exited(j);
-		free(j);
-	}
 }
 
 int vmnet_set_nat(struct daemon *d, const struct store_vm *vm, int on, struct err *e)

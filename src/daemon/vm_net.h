@@ -31,10 +31,6 @@ int vmnet_up(struct daemon *d, const struct store_vm *vm, char *tap, size_t tapl
 	     struct err *e);
 /* Removes the VM's tap and NAT rules. Never fails: problems are logged. */
 void vmnet_down(struct daemon *d, const struct store_vm *vm);
-/* The same after vm's VMM (vm->pid, a record read before its exit was
- * written) exited: NAT rules now, the tap (carrier-less from then on) by
- * a worker, unless a new start of the VM has taken it meanwhile. */
-void vmnet_down_exited(struct daemon *d, const struct store_vm *vm);
 /* Applies --nat/--no-nat to a running VM. */
 int vmnet_set_nat(struct daemon *d, const struct store_vm *vm, int on, struct err *e);
 /* Appends banger.hostname=... banger.ip=... to the kernel command line. */

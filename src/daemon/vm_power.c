@@ -496,7 +496,7 @@ void vm_on_exit(struct daemon *d, const char *vm_id, int status)
 	 * returned, or a `vm start` that follows, must not race with it. */
 	if (store_vm_get(d->store, vm_id, &vm, NULL) < 0)
 		return;
-	vmnet_down_exited(d, &vm);
+	vmnet_down(d, &vm);
 	pthread_mutex_lock(&d->lock);
 	exit_cleanup_locked(d, vm_id);
 	rc = vm_update_locked(d, vm_id, exit_edit, &c, &out, &e);

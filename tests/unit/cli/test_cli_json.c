@@ -39,6 +39,8 @@ static void layouts_match_jansson(void **state)
 			"\"state\":\"stopped\",\"z\":null,\"zz\":true},{\"accel\":\"kvm\"}]");
 	/* Strings stay as escaped: jansson's own escapes, UTF-8 as it is. */
 	same_as_jansson("{\"e\":\"a \\\"q\\\" b\\\\c\\n\\t\\u0001 /x\",\"u\":\"\xc3\xa9\xe2\x82\xac\"}");
+	/* A string that ends in a backslash, one that holds a quote. */
+	same_as_jansson("{\"a\":\"x\\\\\",\"b\":\"q\\\"\"}");
 	/* Commas, colons and brackets inside strings are text. */
 	same_as_jansson("{\"s\":\"[{,:}]\",\"t\":[\"]\",\"{\"]}");
 }
