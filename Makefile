@@ -13,7 +13,7 @@ ASAN_BUILD ?= build-asan
 PYTEST ?= /usr/bin/python3 -m pytest
 PYTEST_ARGS ?=
 
-BINS = banger bangerd banger-init banger-netd
+BINS = banger bangerd banger-tui banger-init banger-netd
 
 .PHONY: all build deps check unit unit-asan integration install runtime-bundle runtime-package \
 	rootfs demo clean format bench fuzz
@@ -65,7 +65,7 @@ check: deps
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/banger
-	install -m 0755 banger bangerd $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 banger bangerd banger-tui $(DESTDIR)$(PREFIX)/bin/
 	@if [ -f banger-netd ]; then install -m 0755 banger-netd $(DESTDIR)$(PREFIX)/lib/banger/; fi
 	@if [ -d runtime ]; then cp -a runtime/. $(DESTDIR)$(PREFIX)/lib/banger/; fi
 

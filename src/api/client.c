@@ -1,15 +1,16 @@
 /* client: see client.h. */
 #include "api/client.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -19,26 +20,47 @@
 #include "util/fs.h"
 #include "util/spawn.h"
 
+/* One connection per request (Connection: close): the daemon runs a
+ * thread per connection, and a CLI command makes one or two requests. */
 struct client {
-	CURL *curl;
 	char *socket;
 	char *log;
 };
 
-int client_ping(const char *socket_path)
+/* A connected socket, or -1 with errno set. */
+static int dial(const char *socket_path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd, ok;
+	int fd;
 
-	if (strlen(socket_path) >= sizeof(sa.sun_path))
-		return 0;
+	if (strlen(socket_path) >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	strcpy(sa.sun_path, socket_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
+		return -1;
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = errno;
+
+		if (err == EINTR)
+			continue;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+int client_ping(const char *socket_path)
+{
+	int fd = dial(socket_path);
+
+	if (fd < 0)
 		return 0;
-	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	close(fd);
-	return ok;
+	return 1;
 }
 
 /* bangerd next to this binary, else from PATH. */
@@ -155,7 +177,6 @@ int client_open(const struct paths *p, int autostart, struct client **out, struc
 			return -1;
 	}
 	c = xcalloc(1, sizeof(*c));
-	c->curl = curl_easy_init();
 	c->socket = xstrdup(p->socket);
 	c->log = xstrdup(p->log);
 	*out = c;
@@ -166,7 +187,6 @@ void client_close(struct client *c)
 {
 	if (!c)
 		return;
-	curl_easy_cleanup(c->curl);
 	free(c->socket);
 	free(c->log);
 	free(c);
@@ -194,7 +214,7 @@ struct recv {
 	client_line_fn on_line;
 	void *ctx;
 	int stop;
-	CURL *curl;
+	long status;
 };
 
 static void drain_lines(struct recv *r, int final)
@@ -233,22 +253,13 @@ static void drain_lines(struct recv *r, int final)
 	}
 }
 
-static size_t on_data(char *ptr, size_t size, size_t n, void *arg)
+/* Body bytes as they arrive. Only a 2xx body is a stream of lines; an
+ * error body is one JSON error, read whole once the response ends. */
+static void on_data(struct recv *r, const char *p, size_t n)
 {
-	struct recv *r = arg;
-
-	long status = 0;
-
-	buf_append(&r->data, ptr, size * n);
-	/* Only a 2xx body is a stream of lines; an error body is one JSON
-	 * error, read whole once the transfer ends. */
-	curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (r->on_line && status >= 200 && status < 300) {
+	buf_append(&r->data, p, n);
+	if (r->on_line && r->status >= 200 && r->status < 300)
 		drain_lines(r, 0);
-		if (r->stop)
-			return 0; /* aborts the transfer */
-	}
-	return size * n;
 }
 
 int client_error_from_json(json_t *er, const char *fallback, struct err *e)
@@ -274,45 +285,213 @@ static void api_error(json_t *resp, long status, struct err *e)
 	client_error_from_json(resp ? json_object_get(resp, "error") : NULL, fallback, e);
 }
 
+/* The HTTP/1.1 response reader: what a request to bangerd needs and no
+ * more (one response, then the connection closes; a body delimited by
+ * Content-Length, chunked encoding or the end of the connection). */
+struct conn {
+	int fd;
+	char in[16384];
+	size_t off, len; /* unread bytes: in[off, len) */
+	int eof;
+};
+
+/* Reads more into c->in; 0 at the end of the connection, -1 on error. */
+static int fill(struct conn *c)
+{
+	ssize_t n;
+
+	if (c->off == c->len)
+		c->off = c->len = 0;
+	if (c->len == sizeof(c->in)) { /* only a header line can fill it */
+		errno = EMSGSIZE;
+		return -1;
+	}
+	do
+		n = read(c->fd, c->in + c->len, sizeof(c->in) - c->len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	if (n == 0)
+		c->eof = 1;
+	c->len += (size_t)n;
+	return n > 0;
+}
+
+/* One CRLF-terminated line (CRLF cut), into line; -1 on error or end. */
+static int read_line(struct conn *c, char *line, size_t max)
+{
+	for (;;) {
+		char *nl = memchr(c->in + c->off, '\n', c->len - c->off);
+
+		if (nl) {
+			size_t n = (size_t)(nl - (c->in + c->off));
+
+			if (n && nl[-1] == '\r')
+				n--;
+			if (n >= max) {
+				errno = EMSGSIZE;
+				return -1;
+			}
+			memcpy(line, c->in + c->off, n);
+			line[n] = '\0';
+			c->off = (size_t)(nl - c->in) + 1;
+			return 0;
+		}
+		if (c->off) { /* make room: keep the partial line at the start */
+			memmove(c->in, c->in + c->off, c->len - c->off);
+			c->len -= c->off;
+			c->off = 0;
+		}
+		if (fill(c) <= 0) {
+			if (c->eof)
+				errno = EPIPE;
+			return -1;
+		}
+	}
+}
+
+/* Up to want body bytes (want < 0: until the end) to on_data. */
+static int read_body(struct conn *c, struct recv *r, long long want)
+{
+	while (want != 0 && !r->stop) {
+		size_t have = c->len - c->off, take;
+
+		if (!have) {
+			int f = fill(c);
+
+			if (f < 0)
+				return -1;
+			if (f == 0) {
+				if (want < 0)
+					return 0;
+				errno = EPIPE;
+				return -1;
+			}
+			continue;
+		}
+		take = want < 0 || (long long)have < want ? have : (size_t)want;
+		on_data(r, c->in + c->off, take);
+		c->off += take;
+		if (want > 0)
+			want -= (long long)take;
+	}
+	return 0;
+}
+
+static int read_chunked(struct conn *c, struct recv *r)
+{
+	char line[256];
+
+	while (!r->stop) {
+		char *end;
+		unsigned long long size;
+
+		if (read_line(c, line, sizeof(line)) < 0)
+			return -1;
+		size = strtoull(line, &end, 16);
+		if (end == line) {
+			errno = EPROTO;
+			return -1;
+		}
+		if (size == 0) /* trailers are not used by bangerd */
+			return 0;
+		if (read_body(c, r, (long long)size) < 0)
+			return -1;
+		if (!r->stop && read_line(c, line, sizeof(line)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int read_response(struct conn *c, struct recv *r)
+{
+	char line[8192];
+	long long length = -1;
+	int chunked = 0;
+
+	if (read_line(c, line, sizeof(line)) < 0)
+		return -1;
+	if (strncmp(line, "HTTP/1.", 7) != 0 || sscanf(line + 8, " %ld", &r->status) != 1) {
+		errno = EPROTO;
+		return -1;
+	}
+	for (;;) {
+		char *colon, *v;
+
+		if (read_line(c, line, sizeof(line)) < 0)
+			return -1;
+		if (!line[0])
+			break;
+		colon = strchr(line, ':');
+		if (!colon)
+			continue;
+		*colon = '\0';
+		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		if (strcasecmp(line, "Content-Length") == 0)
+			length = strtoll(v, NULL, 10);
+		else if (strcasecmp(line, "Transfer-Encoding") == 0 && strcasestr(v, "chunked"))
+			chunked = 1;
+	}
+	if (chunked)
+		return read_chunked(c, r);
+	return read_body(c, r, length);
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 static int perform(struct client *c, const char *method, const char *path, json_t *body,
 		   struct recv *r, long *status, struct err *e)
 {
-	struct curl_slist *hdrs = NULL;
-	char *url = xasprintf("http://banger%s", path), *text = NULL;
-	CURLcode rc;
+	struct buf req = BUF_INIT;
+	struct conn *cn = xcalloc(1, sizeof(*cn));
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	int ret = -1;
 
-	curl_easy_reset(c->curl);
-	curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->socket);
-	curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	if (body) {
-		text = json_dumps(body, JSON_COMPACT);
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, text);
-	}
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
-	rc = curl_easy_perform(c->curl);
-	curl_slist_free_all(hdrs);
-	free(url);
-	free(text);
-	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && r->stop)) {
+	buf_printf(&req, "%s %s HTTP/1.1\r\nHost: banger\r\nConnection: close\r\n", method,
+		   path);
+	if (text)
+		buf_printf(&req, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
+			   strlen(text));
+	buf_puts(&req, "\r\n");
+	if (text)
+		buf_puts(&req, text);
+	cn->fd = dial(c->socket);
+	if (cn->fd < 0 || send_all(cn->fd, buf_str(&req), req.len) < 0 ||
+	    read_response(cn, r) < 0) {
 		err_set(e, ERR_UNAVAILABLE, "cannot talk to bangerd on %s: %s", c->socket,
-			curl_easy_strerror(rc));
+			errno == EPIPE ? "the connection closed early" : strerror(errno));
 		err_log(e, c->log);
-		return -1;
+		goto out;
 	}
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
-	return 0;
+	*status = r->status;
+	ret = 0;
+out:
+	if (cn->fd >= 0)
+		close(cn->fd);
+	free(cn);
+	free(text);
+	buf_free(&req);
+	return ret;
 }
 
 int client_call(struct client *c, const char *method, const char *path, json_t *body,
 		json_t **out, struct err *e)
 {
-	struct recv r = {BUF_INIT, NULL, NULL, 0, c->curl};
+	struct recv r = {BUF_INIT, NULL, NULL, 0, 0};
 	long status = 0;
 	json_t *resp = NULL;
 	int ret = -1;
@@ -340,10 +519,33 @@ done:
 	return ret;
 }
 
+int client_call_text(struct client *c, const char *method, const char *path, json_t *body,
+		     struct buf *out, struct err *e)
+{
+	struct recv r = {BUF_INIT, NULL, NULL, 0, 0};
+	long status = 0;
+	int ret = -1;
+
+	if (perform(c, method, path, body, &r, &status, e) < 0)
+		goto done;
+	if (status < 200 || status >= 300) {
+		json_t *resp = json_loadb(r.data.data ? r.data.data : "", r.data.len, 0, NULL);
+
+		api_error(resp, status, e);
+		json_decref(resp);
+		goto done;
+	}
+	buf_append(out, r.data.data ? r.data.data : "", r.data.len);
+	ret = 0;
+done:
+	buf_free(&r.data);
+	return ret;
+}
+
 int client_stream(struct client *c, const char *method, const char *path, json_t *body,
 		  client_line_fn on_line, void *ctx, struct err *e)
 {
-	struct recv r = {BUF_INIT, on_line, ctx, 0, c->curl};
+	struct recv r = {BUF_INIT, on_line, ctx, 0, 0};
 	long status = 0;
 	int ret = -1;
 

@@ -1,5 +1,6 @@
 /*
- * client: talks to bangerd's API over its Unix socket (libcurl).
+ * client: talks to bangerd's API over its Unix socket: plain HTTP/1.1 on an
+ * AF_UNIX socket (libcurl's start-up cost a CLI command more than its request).
  *
  * client_open() connects, starting bangerd when the socket does not answer
  * (tmux-style: try, take a lock, try again, start, wait, release), so every
@@ -12,6 +13,7 @@
 #include <jansson.h>
 
 #include "config/config.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 struct client;
@@ -24,6 +26,11 @@ void client_close(struct client *c);
  * (may be NULL if out is NULL). Non-2xx responses become errors. */
 int client_call(struct client *c, const char *method, const char *path, json_t *body,
 		json_t **out, struct err *e);
+
+/* Like client_call, with the 2xx body appended to out as text, unparsed
+ * (a body too big to be worth a tree: cli_json.h). */
+int client_call_text(struct client *c, const char *method, const char *path, json_t *body,
+		     struct buf *out, struct err *e);
 
 /* A streaming request: on_line is called for each JSON line (return non-zero
  * to stop). */

@@ -1,10 +1,14 @@
 /* cmd_misc: top-level commands (`banger ssh-config`). */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/vm_ssh.h"
-#include "tui/tui.h"
+#include "util/buf.h"
 
 static int cmd_ssh_config(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
 			  struct err *e)
@@ -32,9 +36,29 @@ static int cmd_ssh_config(struct cli *c, const struct cli_cmd *cmd, int argc, ch
 static int cmd_tui(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
 		   struct err *e)
 {
+	char exe[PATH_MAX], *tui = NULL, *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	(void)c;
 	if (argc > 1)
 		return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[1]);
-	return tui_run(&c->paths, e);
+	/* banger-tui next to this binary (as installed and built), else PATH.
+	 * It is told which banger to run for `vm ssh`: this one. */
+	if (n > 0) {
+		exe[n] = '\0';
+		setenv("BANGER_CLI", exe, 1);
+		slash = strrchr(exe, '/');
+		if (slash) {
+			tui = xasprintf("%.*s/banger-tui", (int)(slash - exe), exe);
+			if (access(tui, X_OK) == 0)
+				execv(tui, (char *[]){tui, NULL});
+			free(tui);
+		}
+	}
+	execvp("banger-tui", (char *[]){"banger-tui", NULL});
+	err_errno(e, errno, "cannot start banger-tui");
+	err_hint(e, "it is installed next to banger (make install); reinstall banger");
+	return -1;
 }
 
 const struct cli_cmd cli_misc_cmds[] = {

@@ -22,6 +22,8 @@ struct netstate;
 struct dnsstate;
 struct vm_mark;
 struct workers;
+struct vm_bin_cache;
+struct vm_usage;
 
 struct daemon {
 	struct paths paths;
@@ -39,6 +41,8 @@ struct daemon {
 	struct netstate *net;
 	struct dnsstate *dns;
 	struct workers *workers;  /* background threads, drained at shutdown (workers.h) */
+	struct vm_bin_cache *bins; /* VMM binaries probed once per file (vm_bin.h) */
+	struct vm_usage *usage;   /* disk usage of each VM, kept in memory (vm.h) */
 	atomic_int shutting_down; /* set once by daemon_request_shutdown, never cleared */
 	int wake_fd;        /* eventfd written to end the main loop */
 	long long started_ms;

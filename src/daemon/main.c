@@ -32,7 +32,9 @@
 #include "daemon/server.h"
 #include "daemon/supervisor.h"
 #include "daemon/vm.h"
+#include "daemon/vm_bin.h"
 #include "daemon/vm_net.h"
+#include "daemon/vm_usage.h"
 #include "daemon/workers.h"
 #include "image/image_tree.h"
 #include "util/buf.h"
@@ -199,6 +201,8 @@ int main(int argc, char **argv)
 	d.wake_fd = eventfd(0, EFD_CLOEXEC);
 	d.started_ms = mono_ms();
 	pthread_mutex_init(&d.lock, NULL);
+	vm_bin_cache_init(&d);
+	vm_usage_init(&d);
 	{
 		pthread_condattr_t ca;
 
@@ -223,6 +227,8 @@ int main(int argc, char **argv)
 	vm_reconcile(&d);
 	mapdns_publish(&d);
 	image_tree_reconcile(d.store, d.paths.images_dir, d.log);
+	if (vm_usage_start(&d, &e) < 0)
+		goto out;
 	if (server_start(&d, routes, &srv, &e) < 0)
 		goto out;
 	log_info(d.log, "daemon started", LF_I("pid", getpid()), LF_S("path", d.paths.socket),
@@ -249,6 +255,8 @@ out:
 	events_done(&d);
 	vmnet_done(&d);
 	workers_done(&d);
+	vm_usage_done(&d);
+	vm_bin_cache_done(&d);
 	store_close(d.store);
 	if (pidfd >= 0) {
 		unlink(d.paths.pid_file);

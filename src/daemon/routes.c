@@ -48,19 +48,8 @@ HANDLER(daemon_stop)
 
 HANDLER(vm_list)
 {
-	struct store_vm *vms = NULL;
-	size_t n = 0;
-	json_t *arr;
-
 	UNUSED_ARGS;
-	if (store_vm_list(d->store, &vms, &n, e) < 0)
-		return -1;
-	arr = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, vm_to_json(d, &vms[i]));
-	free(vms);
-	*out = json_pack("{s:o}", "vms", arr);
-	return 0;
+	return vm_list_text(d, r->text, e);
 }
 
 HANDLER(vm_show)

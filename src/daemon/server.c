@@ -68,6 +68,22 @@ static const char unencodable[] =
 	"{\"error\":{\"code\":\"internal\",\"message\":\"bangerd could not encode its "
 	"answer as JSON (see the daemon log)\"}}";
 
+/* A response already written as JSON text (request.text), stolen. */
+static enum MHD_Result send_text(struct MHD_Connection *c, int status, struct buf *text)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t len;
+
+	buf_putc(text, '\n');
+	len = text->len;
+	resp = MHD_create_response_from_buffer(len, buf_steal(text), MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	ret = MHD_queue_response(c, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *body)
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -262,7 +278,8 @@ static const struct route *find_route(const struct route *routes, const char *ur
 static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, const char *url,
 				const char *method, struct conn_ctx *ctx)
 {
-	struct request req = {.method = method, .url = url, .arg = "", .conn = c};
+	struct buf text = BUF_INIT;
+	struct request req = {.method = method, .url = url, .arg = "", .conn = c, .text = &text};
 	const struct route *route;
 	const char *raw_arg;
 	char kind[16], *arg = NULL;
@@ -299,10 +316,13 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, co
 		return send_stream(c, status, st);
 	}
 	if (rc < 0) {
+		buf_free(&text);
 		log_debug(srv->d->log, "api request failed", LF_S("method", method),
 			  LF_S("path", url), LF_S("error", e.msg));
 		return send_error(c, &e, 0);
 	}
+	if (text.len)
+		return send_text(c, status, &text);
 	return send_json(c, status, out ? out : json_object());
 }
 

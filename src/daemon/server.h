@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "daemon/daemon.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 #define SERVER_MAX_BODY (64 * 1024)
@@ -27,6 +28,8 @@ struct request {
 	const char *arg;      /* the {VM} or {image} name, decoded and checked; "" if none */
 	json_t *body;         /* parsed JSON object or NULL when there was none */
 	void *conn;           /* struct MHD_Connection */
+	struct buf *text;     /* a handler may append its JSON response here as text
+			       * instead of filling *out (a body too big for a tree) */
 };
 
 /* Query parameter value or NULL. */

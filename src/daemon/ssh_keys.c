@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/keygen.h"
 #include "daemon/vm.h"
 #include "util/buf.h"
 #include "util/fs.h"
-#include "util/spawn.h"
 
 char *ssh_user_key_path(const struct daemon *d)
 {
@@ -22,14 +22,11 @@ char *ssh_known_hosts_path(const struct daemon *d)
 	return xasprintf("%s/known_hosts", d->paths.ssh_dir);
 }
 
+/* In-process (keygen.h): the files ssh-keygen -t ed25519 -N "" would
+ * write, without a process start on every create. */
 static int keygen(const char *path, const char *comment, struct err *e)
 {
-	const char *argv[] = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment,
-			      "-f", path, NULL};
-
-	if (spawn_check(argv, NULL, e) < 0)
-		return err_wrap(e, "generate SSH key %s", path);
-	return 0;
+	return keygen_ed25519(path, comment, e);
 }
 
 int ssh_user_key_ensure(struct daemon *d, char **pub, struct err *e)

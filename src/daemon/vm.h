@@ -17,6 +17,7 @@
 
 #include "daemon/daemon.h"
 #include "store/store.h"
+#include "util/buf.h"
 #include "vmm/console_scan.h"
 #include "vmm/vmm.h"
 
@@ -167,6 +168,10 @@ int vm_stats(struct daemon *d, const char *name, int flush, json_t **out, struct
  * d->lock briefly (a pending exit shows as stopped): never call it with
  * d->lock held. */
 json_t *vm_to_json(struct daemon *d, const struct store_vm *vm);
+/* GET /v1/vms's body, {"vms": [every VM's view, sorted by name]}, as JSON
+ * text appended to out (object keys in strcmp order): disk usage as last
+ * measured (vm_usage.h). Same d->lock rule. */
+int vm_list_text(struct daemon *d, struct buf *out, struct err *e);
 
 /* The driver a VM uses. */
 const struct vmm_driver *vm_driver(const struct store_vm *vm);

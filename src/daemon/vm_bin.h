@@ -15,6 +15,11 @@
  * the binary is usable; the error says what to install or configure. */
 int vm_bin_choose(struct daemon *d, const char *want, char *out, size_t len, struct err *e);
 
+/* The probe cache (d->bins): a binary is run for its version once per file
+ * (path, device, inode, size, mtime), not once per create. */
+void vm_bin_cache_init(struct daemon *d);
+void vm_bin_cache_done(struct daemon *d);
+
 /* The binary for a driver (malloc'd path or name). */
 char *vm_bin_path(struct daemon *d, const char *driver);
 

@@ -2,6 +2,9 @@
 #include "daemon/vm_net.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +181,26 @@ static int need_net(struct netstate *n, struct err *e)
 	return -1;
 }
 
+/* 1 if the bridge exists and is up: one ioctl. net_ops_bridge_up checks
+ * and repairs it whole (routes, address, state) with four `ip` runs, and
+ * vmnet_init did that at startup: a start redoes it only for a bridge
+ * that was removed or taken down since (what a hand removal does). */
+static int bridge_is_up(const char *name)
+{
+	struct ifreq ifr = {0};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), up;
+
+	if (fd < 0 || strlen(name) >= sizeof(ifr.ifr_name)) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	memcpy(ifr.ifr_name, name, strlen(name));
+	up = ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP);
+	close(fd);
+	return up;
+}
+
 int vmnet_up(struct daemon *d, const struct store_vm *vm, char *tap, size_t taplen,
 	     struct err *e)
 {
@@ -190,7 +213,7 @@ int vmnet_up(struct daemon *d, const struct store_vm *vm, char *tap, size_t tapl
 	net_tap_name(vm->id, name);
 	pthread_mutex_lock(&n->lock);
 	/* The bridge may have been removed by hand since we started. */
-	if (net_ops_bridge_up(&n->conf, e) < 0 ||
+	if ((!bridge_is_up(n->conf.bridge) && net_ops_bridge_up(&n->conf, e) < 0) ||
 	    net_ops_tap_add(&n->conf, name, (unsigned)getuid(), e) < 0)
 		goto out;
 	if (vm->nat && net_ops_nat_add(&n->conf, vm->id, name, vm->address, e) < 0) {

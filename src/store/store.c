@@ -250,9 +250,16 @@ static int read_cols(sqlite3_stmt *st, const struct table *t, void *rec, struct 
 					       "VM %s has the unknown state \"%s\" in the database",
 					       (const char *)rec, v ? v : "");
 		} else if (c->type == COL_TEXT) {
-			const unsigned char *v = sqlite3_column_text(st, (int)i);
+			/* Truncated like snprintf, without its format parsing: a
+			 * list of 1,000 VMs copies 12,000 of these. */
+			const char *v = (const char *)sqlite3_column_text(st, (int)i);
+			size_t n = v ? (size_t)sqlite3_column_bytes(st, (int)i) : 0;
 
-			snprintf(p, c->size, "%s", v ? (const char *)v : "");
+			if (n >= c->size)
+				n = c->size - 1;
+			if (n)
+				memcpy(p, v, n);
+			p[n] = '\0';
 		} else if (c->type == COL_INT) {
 			*(long long *)p = sqlite3_column_int64(st, (int)i);
 		} else {

@@ -1,13 +1,15 @@
 /*
  * tui_ssh: hands the terminal to `banger vm ssh NAME` and takes it back.
- * The child is this same binary (/proc/self/exe), so the TUI never needs
- * banger on PATH and runs exactly the CLI the user has.
+ * The child is the banger that exec'd banger-tui (BANGER_CLI), else the
+ * banger next to banger-tui, so the TUI never needs banger on PATH and
+ * runs exactly the CLI the user has.
  */
 #include <curses.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -45,15 +47,25 @@ void tui_ssh(struct tui_ui *ui, const char *name)
 {
 	char exe[PATH_MAX], vmname[TUI_NAME_MAX];
 	char *argv[] = {exe, "vm", "ssh", vmname, NULL};
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	const char *cli = getenv("BANGER_CLI");
 	int status;
 
-	if (n <= 0) {
-		tui_state_status(ui->s, TUI_STATUS_ERROR, "cannot find the banger binary: %s",
-				 strerror(errno));
-		return;
+	if (cli && cli[0]) {
+		snprintf(exe, sizeof(exe), "%s", cli);
+	} else {
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		char *slash;
+
+		if (n <= 0) {
+			tui_state_status(ui->s, TUI_STATUS_ERROR,
+					 "cannot find the banger binary: %s", strerror(errno));
+			return;
+		}
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		snprintf(slash ? slash + 1 : exe, sizeof(exe) - (size_t)(slash ? slash + 1 - exe : 0),
+			 "banger");
 	}
-	exe[n] = '\0';
 	snprintf(vmname, sizeof(vmname), "%s", name);
 	def_prog_mode();
 	endwin();

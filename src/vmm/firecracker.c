@@ -36,8 +36,10 @@
 #define FC_MIN_MAJOR 1
 #define FC_MIN_MINOR 8
 
-/* Readiness polling, as the Go SDK does it. */
-#define FC_READY_POLL_MS 10
+/* Readiness polling, as the Go SDK does it, but every 2 ms rather than
+ * 10: a connect() that fails is a cheap syscall, and the interval is
+ * added to every `vm start` (5 ms on average at 10). */
+#define FC_READY_POLL_MS 2
 #define FC_READY_TIMEOUT_MS 3000
 
 /* After a transport error, how long to wait for the process to finish dying

@@ -74,6 +74,47 @@ static void grows_and_refuses_to_shrink(void **state)
 	assert_int_equal(st.st_size, 512LL << 20);
 }
 
+/* Made without resize_inode (disk.c), a disk still grows offline far
+ * beyond what reserved descriptors would cover, to a clean file system of
+ * the new size that keeps its files. */
+static void grows_a_hundredfold_without_reserved_descriptors(void **state)
+{
+	char img[128], stage[128], file[160];
+	const char *fsck[] = {"e2fsck", "-f", "-n", img, NULL};
+	struct err e;
+	char *out;
+	FILE *f;
+
+	(void)state;
+	snprintf(img, sizeof(img), "%s/d.ext4", dir);
+	snprintf(stage, sizeof(stage), "%s/stage-d", dir);
+	mkdir(stage, 0755);
+	snprintf(file, sizeof(file), "%s/kept", stage);
+	f = fopen(file, "w");
+	fputs("still here\n", f);
+	fclose(f);
+	assert_int_equal(disk_create(img, 64LL << 20, "t", stage, NULL, &e), 0);
+	assert_int_equal(disk_grow(img, 8LL << 30, NULL, &e), 0);
+	assert_int_equal(spawn_check(fsck, NULL, &e), 0);
+	{
+		const char *argv[] = {"dumpe2fs", "-h", img, NULL};
+		long long blocks = 0, bsize = 0;
+		char *p;
+
+		assert_int_equal(spawn_output(argv, NULL, &out, &e), 0);
+		assert_non_null(p = strstr(out, "Block count:"));
+		blocks = atoll(p + strlen("Block count:"));
+		assert_non_null(p = strstr(out, "Block size:"));
+		bsize = atoll(p + strlen("Block size:"));
+		assert_true(blocks * bsize == 8LL << 30);
+		assert_null(strstr(out, "resize_inode"));
+		free(out);
+	}
+	out = debugfs_stat(img, "/kept");
+	assert_non_null(strstr(out, "Size: 11"));
+	free(out);
+}
+
 /* A daemon that is not root stages files as the user; the guest must
  * still see root's home and authorized_keys owned by root. */
 static void staged_files_belong_to_root_when_made_by_a_user(void **state)
@@ -132,6 +173,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(sparse_and_filled_from_staging),
 		cmocka_unit_test(grows_and_refuses_to_shrink),
+		cmocka_unit_test(grows_a_hundredfold_without_reserved_descriptors),
 		cmocka_unit_test(staged_files_belong_to_root_when_made_by_a_user),
 	};
 
