@@ -39,6 +39,7 @@
 #include "image/image_tree.h"
 #include "util/buf.h"
 #include "util/fs.h"
+#include "util/proc.h"
 
 /* Inside the 30 s that `banger daemon stop` waits for the daemon to exit. */
 #define DRAIN_MS 25000
@@ -52,6 +53,28 @@ void daemon_request_shutdown(struct daemon *d)
 		return;
 }
 
+/* flock with a grace period: a daemon killed a moment ago still holds the
+ * lock while the kernel tears it down (all its threads must exit first), and
+ * the CLI starts the next one as soon as the socket stops answering. The
+ * lock is waited for only while the pid that wrote the file is gone or
+ * exiting; a live daemon is refused at once. */
+static int lock_taken(int fd)
+{
+	char buf[32];
+	ssize_t n;
+
+	for (int i = 0; i < 100; i++) { /* up to 5 s */
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 1;
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		if (proc_running((pid_t)atoi(buf)))
+			return 0;
+		usleep(50 * 1000);
+	}
+	return 0;
+}
+
 /* Takes the single-daemon lock (flock on the pid file, released by the
  * kernel if we die) and writes our pid. */
 static int lock_pidfile(const char *path, struct err *e)
@@ -62,8 +85,8 @@ static int lock_pidfile(const char *path, struct err *e)
 
 	if (fd < 0)
 		return err_errno(e, errno, "open %s", path);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
+	if (!lock_taken(fd)) {
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
 		buf[n > 0 ? n : 0] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
 		close(fd);

@@ -189,6 +189,7 @@ int fs_err_is_nospace(const struct err *e)
 int fs_err_nospace(struct err *e, const char *state_dir)
 {
 	err_set(e, ERR_IO, "no space left on device (state directory %s)", state_dir);
-	err_hint(e, "free some space there (see `df -h %s`), then try again", state_dir);
+	err_hint(e, "free some space there (`df -h %s` shows what is left), then try again",
+		 state_dir);
 	return -1;
 }

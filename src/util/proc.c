@@ -62,6 +62,18 @@ long long proc_start_time(pid_t pid)
 	return v;
 }
 
+int proc_running(pid_t pid)
+{
+	char buf[1024], *rest, state = '?';
+	long long flags;
+
+	if (pid <= 0 || read_stat(pid, buf, sizeof(buf), &rest) < 0 ||
+	    stat_field(rest, 9, &flags, &state) < 0)
+		return 0;
+	/* PF_EXITING (0x4): SIGKILLed or exiting, its threads being torn down. */
+	return state != 'Z' && state != 'X' && !(flags & 0x4);
+}
+
 int proc_cpu_mem(pid_t pid, long long *cpu_ticks, long long *rss_bytes)
 {
 	char buf[1024], *rest;

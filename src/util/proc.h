@@ -13,6 +13,10 @@
  * or -1 if the process does not exist. Zombies count as gone. */
 long long proc_start_time(pid_t pid);
 
+/* 1 if pid exists and is neither a zombie nor exiting (a process being
+ * torn down after SIGKILL still holds its files and locks). */
+int proc_running(pid_t pid);
+
 /* utime+stime in clock ticks and RSS in bytes; -1 on failure. */
 int proc_cpu_mem(pid_t pid, long long *cpu_ticks, long long *rss_bytes);
 

@@ -328,11 +328,25 @@ out:
 }
 
 /* Last line of a tail, for one-line error messages. */
-static const char *last_line(const char *tail)
+/* The line of tail that says why the program failed: the last one, unless
+ * an earlier one says the disk is full (mkfs, e2fsck and tar report ENOSPC
+ * and then end with a line of context such as "while trying to create
+ * journal"): a full disk is what the user must hear about. The line ends at
+ * the next newline or at the end of tail; *len gets its length. */
+static const char *reason_line(const char *tail, int *len)
 {
-	const char *nl = strrchr(tail, '\n');
+	const char *nl = strrchr(tail, '\n'), *full = strstr(tail, strerror(ENOSPC)), *start;
 
-	return nl ? nl + 1 : tail;
+	if (full) {
+		for (start = full; start > tail && start[-1] != '\n'; start--)
+			;
+		nl = strchr(start, '\n');
+		*len = nl ? (int)(nl - start) : (int)strlen(start);
+		return start;
+	}
+	start = nl ? nl + 1 : tail;
+	*len = (int)strlen(start);
+	return start;
 }
 
 static int run_checked(const char *const argv[], const char *log_path, char **out, struct err *e)
@@ -343,8 +357,11 @@ static int run_checked(const char *const argv[], const char *log_path, char **ou
 	if (spawn_run(argv, &o, &r, e) < 0)
 		return -1;
 	if (r.status != 0) {
-		err_set(e, ERR_IO, "%s exited with status %d%s%s", argv[0], r.status,
-			r.tail[0] ? ": " : "", last_line(r.tail));
+		int len;
+		const char *why = reason_line(r.tail, &len);
+
+		err_set(e, ERR_IO, "%s exited with status %d%s%.*s", argv[0], r.status,
+			r.tail[0] ? ": " : "", len, why);
 		if (log_path)
 			err_log(e, log_path);
 		free(r.out);

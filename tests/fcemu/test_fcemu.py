@@ -604,8 +604,10 @@ def test_no_ready_line_when_ready_is_false(emu, files):
                                  {"console_after_boot": [1]}, {"ready_delay_ms": -1}])
 def test_bad_ready_knobs_are_fatal(emu, files, bad):
     e = emu(behaviour=bad)
-    base_config(e, files)
+    # The behaviour file is read (and checked whole) at the first request
+    # that consults it: api_delay_ms makes that every request.
     with pytest.raises(Exception):
+        base_config(e, files)
         e.req("PUT", "/actions", {"action_type": "InstanceStart"})
     assert e.wait_exit() == 2
     assert "FCEMU_CONFIG" in e.stderr()

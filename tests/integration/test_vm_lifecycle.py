@@ -493,7 +493,8 @@ def test_daemon_killed_mid_boot_leaves_no_unrecorded_vmm(booted):
     os.kill(env.daemon_pid(), signal.SIGKILL)
     p.communicate(timeout=30)
     # A planted process that looks like a VMM of a VM banger never had.
-    stray = subprocess.Popen(["sleep", "600", f"{env.runtime}/{'ab' * 8}.sock"])
+    stray = subprocess.Popen(["sh", "-c", "sleep 600", "vmm", f"{env.runtime}/banger/{'ab' * 8}.sock"])
+    assert stray.poll() is None
     try:
         env.fcemu()
         vm = env.vm("midboot")  # restarts the daemon, which reconciles
