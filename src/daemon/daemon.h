@@ -33,6 +33,9 @@ struct daemon {
 	char *runtime_dir;  /* runtime bundle directory */
 	char *exe_dir;      /* where bangerd lives (to find banger-netd) */
 	pthread_mutex_t lock;
+	/* Orders VM events: taken before d->lock (never while holding it) to
+	 * read a VM and emit it as one step (vm_update_publish). */
+	pthread_mutex_t publish_lock;
 	pthread_cond_t changed; /* broadcast whenever a VM's process state changes */
 	struct vm_mark *marks;  /* per-VM busy / pending-exit marks (vm_update.c), under lock */
 	size_t nmarks;

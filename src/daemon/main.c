@@ -224,6 +224,7 @@ int main(int argc, char **argv)
 	d.wake_fd = eventfd(0, EFD_CLOEXEC);
 	d.started_ms = mono_ms();
 	pthread_mutex_init(&d.lock, NULL);
+	pthread_mutex_init(&d.publish_lock, NULL);
 	vm_bin_cache_init(&d);
 	vm_usage_init(&d);
 	{
@@ -296,6 +297,7 @@ out:
 		close(sigfd);
 	close(d.wake_fd);
 	pthread_cond_destroy(&d.changed);
+	pthread_mutex_destroy(&d.publish_lock);
 	pthread_mutex_destroy(&d.lock);
 	return rc;
 }

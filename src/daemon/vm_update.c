@@ -236,14 +236,28 @@ int vm_update_locked(struct daemon *d, const char *name, vm_edit_fn edit, void *
 				: VM_UPD_FIELDS;
 }
 
+/* Writers publish after they release d->lock, so two of them can publish
+ * in the other order than they wrote (a guest's ready line handled while
+ * the start path still reports "booting"). Each event therefore carries the
+ * record as it is when it is emitted, read and emitted under publish_lock:
+ * the last event a VM gets always shows its latest state. */
 void vm_update_publish(struct daemon *d, int rc, const struct store_vm *vm)
 {
-	if (rc == VM_UPD_CREATED)
-		events_vm(d, "vm.created", vm);
-	else if (rc == VM_UPD_STATE)
-		events_vm(d, "vm.state", vm);
-	else if (rc == VM_UPD_FIELDS)
-		events_vm(d, "vm.updated", vm);
+	const char *type = rc == VM_UPD_CREATED ? "vm.created"
+			   : rc == VM_UPD_STATE ? "vm.state"
+			   : rc == VM_UPD_FIELDS ? "vm.updated"
+						 : NULL;
+	struct store_vm now;
+
+	if (!type)
+		return;
+	pthread_mutex_lock(&d->publish_lock);
+	pthread_mutex_lock(&d->lock);
+	if (store_vm_get(d->store, vm->id, &now, NULL) < 0)
+		now = *vm;
+	pthread_mutex_unlock(&d->lock);
+	events_vm(d, type, &now);
+	pthread_mutex_unlock(&d->publish_lock);
 }
 
 int vm_update(struct daemon *d, const char *name, vm_edit_fn edit, void *arg,
