@@ -231,6 +231,8 @@ int main(int argc, char **argv)
 		pthread_condattr_t ca;
 
 		pthread_condattr_init(&ca);
+		/* Waits are bounded by mono_ms() deadlines (vm_wait_changed_locked). */
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 		pthread_cond_init(&d.changed, &ca);
 		pthread_condattr_destroy(&ca);
 	}

@@ -93,6 +93,10 @@ int vm_update_locked(struct daemon *d, const char *name, vm_edit_fn edit, void *
 		     struct store_vm *out, struct err *e);
 void vm_update_publish(struct daemon *d, int rc, const struct store_vm *vm);
 
+/* Waits (d->lock held) for d->changed until deadline_ms, a mono_ms() time,
+ * or 200 ms at most: callers re-check their condition in a loop. */
+void vm_wait_changed_locked(struct daemon *d, long long deadline_ms);
+
 /* Busy marks (under d->lock): an operation that holds a VM without a state
  * of its own. Claiming a busy VM fails with ERR_BAD_STATE. what is a static
  * string ("its disk is being resized") used in the refusal. */

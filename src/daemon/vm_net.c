@@ -15,6 +15,7 @@
 #include "net/net_ops.h"
 #include "util/buf.h"
 #include "util/fs.h"
+#include "util/proc.h"
 #include "util/spawn.h"
 
 struct netstate {
@@ -328,10 +329,14 @@ void vmnet_reconcile(struct daemon *d)
 				net_ops_nat_del(&n->conf, nats.items[i], NULL);
 			}
 		/* `vm set --nat` records the setting before it adds the rules: a
-		 * daemon that died in between left a NAT VM without them. */
+		 * daemon that died in between left a NAT VM without them. Only
+		 * for a VMM still alive: one that has just exited (a re-adopted
+		 * VM whose stop is being finished) had its rules taken down by
+		 * vm_on_exit, which waits for n->lock only if it has not yet. */
 		for (size_t i = 0; i < nvms; i++)
-			if (vm_state_has_vmm(vms[i].state) && vms[i].nat &&
-			    !net_list_has(&nats, vms[i].id))
+			if (vms[i].state == VM_STATE_RUNNING && vms[i].nat &&
+			    !net_list_has(&nats, vms[i].id) &&
+			    proc_alive((pid_t)vms[i].pid, vms[i].pid_start))
 				nat_restore(d, &vms[i]);
 	}
 	pthread_mutex_unlock(&n->lock);

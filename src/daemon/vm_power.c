@@ -233,7 +233,6 @@ static int wait_stopped(struct daemon *d, const char *id, int timeout_ms)
 
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
-		struct timespec ts;
 		long long left;
 
 		if (store_vm_get(d->store, id, &vm, NULL) < 0 || !vm_state_has_vmm(vm.state) ||
@@ -244,16 +243,7 @@ static int wait_stopped(struct daemon *d, const char *id, int timeout_ms)
 		left = deadline - mono_ms();
 		if (left <= 0)
 			break;
-		if (left > 200)
-			left = 200; /* re-check even if a wakeup was missed */
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += left / 1000;
-		ts.tv_nsec += (left % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&d->changed, &d->lock, &ts);
+		vm_wait_changed_locked(d, deadline);
 	}
 	pthread_mutex_unlock(&d->lock);
 	return gone ? 0 : -1;

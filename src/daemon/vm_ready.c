@@ -123,7 +123,6 @@ static enum wait_end wait_ready(struct daemon *d, const char *id, long long dead
 
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
-		struct timespec ts;
 		long long left;
 
 		if (store_vm_get(d->store, id, vm, NULL) < 0) {
@@ -139,16 +138,7 @@ static enum wait_end wait_ready(struct daemon *d, const char *id, long long dead
 		left = deadline - mono_ms();
 		if (end != W_TIMEOUT || left <= 0)
 			break;
-		if (left > 200)
-			left = 200; /* re-check even if a wakeup was missed */
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += left / 1000;
-		ts.tv_nsec += (left % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&d->changed, &d->lock, &ts);
+		vm_wait_changed_locked(d, deadline);
 	}
 	pthread_mutex_unlock(&d->lock);
 	return end;

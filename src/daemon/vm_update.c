@@ -279,3 +279,12 @@ int vm_exit_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e
 	(void)e;
 	return exit_apply(vm, arg);
 }
+
+void vm_wait_changed_locked(struct daemon *d, long long deadline_ms)
+{
+	long long cap = mono_ms() + 200; /* re-check even if a wakeup was missed */
+	struct timespec ts;
+
+	mono_deadline_ts(deadline_ms < cap ? deadline_ms : cap, &ts);
+	pthread_cond_timedwait(&d->changed, &d->lock, &ts);
+}
