@@ -117,6 +117,27 @@ struct vmm_driver {
 	/* Checks that bin exists and is a version banger supports; fills
 	 * version ("1.16.1"). The error says what to install. */
 	int (*probe)(const char *bin, char *version, size_t len, struct err *e);
+
+	/* ---- suspend / resume: both NULL when the driver cannot ---- */
+
+	/* Pauses the running guest behind cfg/p and writes its full state
+	 * (memory and devices) as files in state_dir, an empty directory the
+	 * daemon made; returns once they are complete and fsynced, with
+	 * *state_bytes their total size. The VMM is left paused and running:
+	 * the daemon ends it. On failure the guest is let run again where
+	 * possible, and the error names the stage and the VMM's message.
+	 * The daemon renames state_dir into place only after this returns 0,
+	 * so a crash midway never leaves a state taken for complete. */
+	int (*suspend)(const struct vmm_config *cfg, const struct vmm_proc *p,
+		       const char *state_dir, long long *state_bytes, struct err *e);
+
+	/* Like start, but the new VMM restores the state that suspend wrote
+	 * into state_dir (same driver, and cfg as then: disks, tap name, MAC,
+	 * vCPUs, memory) instead of booting, and lets the guest run on. On
+	 * failure, as start: nothing is left running, sockets are removed;
+	 * ERR_VMM with the VMM's message when it refused the state. */
+	int (*resume)(const struct vmm_config *cfg, const char *state_dir, struct vmm_proc *out,
+		      struct err *e);
 };
 
 extern const struct vmm_driver vmm_firecracker;
