@@ -46,6 +46,7 @@ static const struct field vm_create_fields[] = {
     {"nat", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, nat)},
     {"no_start", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, no_start)},
     {"no_wait", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, no_wait)},
+    {"suspend_on_stop", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, suspend_on_stop)},
     {NULL, F_STRING, C_NONE, 0, 0},
 };
 
@@ -59,6 +60,8 @@ static const struct field vm_set_fields[] = {
     {"memory_mib", F_INT, C_COUNT, 0, offsetof(struct vm_set_req, memory_mib)},
     {"disk_size", F_STRING, C_SIZE, 0, offsetof(struct vm_set_req, disk_size)},
     {"nat", F_BOOL, C_NONE, 0, offsetof(struct vm_set_req, nat)},
+    {"suspend_on_stop", F_BOOL, C_NONE, 0, offsetof(struct vm_set_req, suspend_on_stop)},
+    {"force", F_BOOL, C_NONE, 0, offsetof(struct vm_set_req, force)},
     {NULL, F_STRING, C_NONE, 0, 0},
 };
 
@@ -295,6 +298,7 @@ static int decode(const json_t *body, const struct field *fields, void *out, str
 int req_decode_vm_create(const json_t *body, struct vm_create_req *out, struct err *e)
 {
 	memset(out, 0, sizeof(*out));
+	out->suspend_on_stop = -1;
 	return decode(body, vm_create_fields, out, e);
 }
 
@@ -308,6 +312,7 @@ int req_decode_vm_set(const json_t *body, struct vm_set_req *out, struct err *e)
 {
 	memset(out, 0, sizeof(*out));
 	out->nat = -1;
+	out->suspend_on_stop = -1;
 	return decode(body, vm_set_fields, out, e);
 }
 

@@ -36,11 +36,13 @@ int req_decode_body(const char *text, size_t len, json_t **out, struct err *e);
 int req_decode_name(const char *raw, size_t len, const char *what, char **out, struct err *e);
 
 /* POST /v1/vms: {name?, image?, vcpu?, memory_mib?, disk_size?, vmm?, nat?,
- * no_start?, no_wait?}. */
+ * no_start?, no_wait?, suspend_on_stop?}; out->suspend_on_stop is -1 when
+ * absent (the config's default). */
 int req_decode_vm_create(const json_t *body, struct vm_create_req *out, struct err *e);
 
-/* PATCH /v1/vms/{name}: {vcpu?, memory_mib?, disk_size?, nat?}; out->nat is
- * -1 when absent. */
+/* PATCH /v1/vms/{name}: {vcpu?, memory_mib?, disk_size?, nat?,
+ * suspend_on_stop?, force?}; out->nat and out->suspend_on_stop are -1 when
+ * absent. */
 int req_decode_vm_set(const json_t *body, struct vm_set_req *out, struct err *e);
 
 /* POST /v1/vms/{name}/kill: {signal?}; NULL when absent. */

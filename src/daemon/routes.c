@@ -179,6 +179,12 @@ HANDLER(vm_stop_h)
 	return power(d, r, out, vm_stop, e);
 }
 
+HANDLER(vm_suspend_h)
+{
+	UNUSED_ARGS;
+	return power(d, r, out, vm_suspend, e);
+}
+
 HANDLER(vm_restart_h)
 {
 	UNUSED_ARGS;
@@ -305,6 +311,7 @@ const struct route routes[] = {
 	{"POST", "/v1/vms/{VM}/start", vm_start_h},
 	{"POST", "/v1/vms/{VM}/stop", vm_stop_h},
 	{"POST", "/v1/vms/{VM}/restart", vm_restart_h},
+	{"POST", "/v1/vms/{VM}/suspend", vm_suspend_h},
 	{"POST", "/v1/vms/{VM}/kill", vm_kill_h},
 	{"GET", "/v1/vms/{VM}/stats", vm_stats_h},
 	{"GET", "/v1/images", image_list},

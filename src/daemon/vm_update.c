@@ -103,7 +103,7 @@ static int exit_apply(struct store_vm *vm, const struct vm_exit *x)
 	if (vm->pid != x->pid || !vm_state_is_active(vm->state) ||
 	    vm->state == VM_STATE_CREATING || vm->state == VM_STATE_DELETING)
 		return VM_EDIT_SKIP;
-	vm->state = VM_STATE_STOPPED;
+	vm->state = x->suspended ? VM_STATE_SUSPENDED : VM_STATE_STOPPED;
 	vm->pid = 0;
 	vm->pid_start = 0;
 	if (x->last_exit[0])
