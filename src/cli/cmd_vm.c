@@ -44,8 +44,17 @@ static void print_state_line(const char *name, json_t *vm)
 	printf("%s: %s", name, cli_str(vm, "state"));
 	if (cli_str(vm, "address")[0])
 		printf(", %s", cli_str(vm, "address"));
-	if (st == VM_STATE_RUNNING && cli_int(vm, "ready_ms") > 0)
+	if (st == VM_STATE_RUNNING && cli_int(vm, "ready_ms") > 0 &&
+	    strncmp(cli_str(vm, "resume_note"), "resumed", 7) == 0)
+		printf(" (resumed in %.1f s)", (double)cli_int(vm, "ready_ms") / 1000.0);
+	else if (st == VM_STATE_RUNNING && cli_int(vm, "ready_ms") > 0)
 		printf(" (ready in %.1f s)", (double)cli_int(vm, "ready_ms") / 1000.0);
+	else if (st == VM_STATE_SUSPENDED) {
+		char size[32];
+
+		cli_fmt_bytes(cli_int(vm, "state_bytes"), size, sizeof(size));
+		printf(" (%s of saved state: banger vm start %s resumes it)", size, name);
+	}
 	else if (st == VM_STATE_STARTING)
 		printf(" (the guest is booting: banger vm show %s)", name);
 	printf("\n");
@@ -252,7 +261,10 @@ static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	show_line("name", cli_str(vm, "name"));
 	show_line("id", cli_str(vm, "id"));
 	show_line("state", cli_str(vm, "state"));
-	if (cli_int(vm, "ready_ms") > 0) {
+	if (cli_int(vm, "ready_ms") > 0 && strncmp(cli_str(vm, "resume_note"), "resumed", 7) == 0) {
+		snprintf(buf, sizeof(buf), "resumed in %.1f s", (double)cli_int(vm, "ready_ms") / 1000.0);
+		show_line("boot", buf);
+	} else if (cli_int(vm, "ready_ms") > 0) {
 		snprintf(buf, sizeof(buf), "ready in %.1f s (the guest's own figure: %.2f s)",
 			 (double)cli_int(vm, "ready_ms") / 1000.0,
 			 (double)cli_int(vm, "guest_ready_ms") / 1000.0);
@@ -270,6 +282,14 @@ static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	show_line("dns name", cli_str(vm, "dns_name"));
 	show_line("mac", cli_str(vm, "mac"));
 	show_line("nat", json_is_true(json_object_get(vm, "nat")) ? "on" : "off");
+	show_line("on stop", json_is_true(json_object_get(vm, "suspend_on_stop")) ? "suspend"
+										   : "shut down");
+	if (cli_int(vm, "state_bytes") > 0) {
+		cli_fmt_bytes(cli_int(vm, "state_bytes"), a, sizeof(a));
+		snprintf(buf, sizeof(buf), "%s (memory and devices; vm start resumes)", a);
+		show_line("saved state", buf);
+	}
+	show_line("last start", cli_str(vm, "resume_note"));
 	if (cli_int(vm, "pid")) {
 		snprintf(buf, sizeof(buf), "%lld", cli_int(vm, "pid"));
 		show_line("pid", buf);
@@ -349,7 +369,7 @@ static int check_opts(const struct cli_cmd *cmd, int argc, char **argv, const ch
 static int cmd_power(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	static const char *const none[] = {NULL}, *const wait[] = {"--no-wait", NULL};
-	int boots = strcmp(cmd->name, "stop") != 0;
+	int boots = strcmp(cmd->name, "stop") != 0 && strcmp(cmd->name, "suspend") != 0;
 	json_t *body = NULL;
 	char suffix[32];
 	int ret;
@@ -647,6 +667,9 @@ const struct cli_cmd cli_vm_cmds[] = {
     {"vm", "start", "[--no-wait] NAME...", "boot stopped VMs and wait until their guests are ready",
      "  --no-wait  return once the VMM is up (state starting)\n", cmd_power},
     {"vm", "stop", "NAME...", "shut VMs down (ctrl-alt-del, then SIGTERM, then SIGKILL)", NULL,
+     cmd_power},
+    {"vm", "suspend", "NAME...",
+     "save VMs' memory and devices to disk and end their VMMs (vm start resumes them)", NULL,
      cmd_power},
     {"vm", "restart", "[--no-wait] NAME...", "stop and start VMs",
      "  --no-wait  return once the VMM is up (state starting)\n", cmd_power},

@@ -3,7 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +52,37 @@ static int read_lines(int fd, struct buf *b, int n, long long deadline)
 	}
 }
 
+/* 1 once something accepts TCP on addr:22, trying until deadline: a
+ * resumed guest's sshd is already up, so a short wait tells a guest from
+ * none, without ssh's own connect timeout. */
+static int port_open(const char *addr, long long deadline)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(22)};
+
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+		return 0;
+	while (mono_ms() < deadline) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), ok = 0;
+		struct pollfd p = {fd, POLLOUT, 0};
+
+		if (fd < 0)
+			return 0;
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			ok = 1;
+		} else if (errno == EINPROGRESS && poll(&p, 1, 300) == 1) {
+			int err = 0;
+			socklen_t len = sizeof(err);
+
+			ok = getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+		}
+		close(fd);
+		if (ok)
+			return 1;
+		usleep(100 * 1000);
+	}
+	return 0;
+}
+
 int guest_clock_set(const char *addr, const char *key, const char *known_hosts, int timeout_ms,
 		    long long *skew_ms, struct err *e)
 {
@@ -65,6 +99,10 @@ int guest_clock_set(const char *addr, const char *key, const char *known_hosts, 
 	pid_t pid = -1;
 
 	*skew_ms = 0;
+	if (!port_open(addr, mono_ms() + (timeout_ms < 3000 ? timeout_ms : 3000))) {
+		err_set(e, ERR_UNAVAILABLE, "nothing answers on %s port 22", addr);
+		goto out;
+	}
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
 		err_errno(e, errno, "pipe");
 		goto out;
