@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/fs.h"
 #include "util/proc.h"
 #include "util/spawn.h"
 #include "vmm/vmm_child.h"
@@ -875,6 +876,15 @@ out:
 static int qemu_resume(const struct vmm_config *cfg, const char *state_dir, struct vmm_proc *out,
 		       struct err *e)
 {
+	char *path = xasprintf("%s/%s", state_dir, QEMU_STATE_FILE);
+	int r = fs_check_readable(path, "saved VM state", e);
+
+	free(path);
+	if (r < 0) { /* nothing spawned for a state that is not there */
+		out->pid = 0;
+		out->start_time = -1;
+		return err_wrap(e, "qemu resume");
+	}
 	return qemu_run(cfg, "resume", 1, qemu_restore, state_dir, out, e);
 }
 

@@ -950,6 +950,28 @@ static void test_suspend_refuses_existing_state(void **state)
 	tmpdir_free(dir);
 }
 
+/* No state file: resume says so before spawning anything. */
+static void test_resume_without_state(void **state)
+{
+	char *dir = tmpdir_new(), sock[128], bin[128];
+	struct vmm_config c = base_cfg();
+	struct vmm_proc p = {.pid = 99};
+	struct err e;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/qmp.sock", dir);
+	snprintf(bin, sizeof(bin), "%s/no-qemu-here", dir); /* a spawn would fail otherwise */
+	c.api_sock = sock;
+	c.bin = bin;
+	err_clear(&e);
+	assert_int_equal(vmm_qemu.resume(&c, dir, &p, &e), -1);
+	assert_int_equal(e.code, ERR_NOT_FOUND);
+	assert_non_null(strstr(e.msg, "qemu resume"));
+	assert_non_null(strstr(e.msg, QEMU_STATE_FILE));
+	assert_int_equal(p.pid, 0);
+	tmpdir_free(dir);
+}
+
 /* ---- start against QEMU stand-ins -------------------------------------- */
 
 struct start_fixture {
@@ -1158,6 +1180,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_suspend_writes_state),
 	    cmocka_unit_test(test_suspend_failure_resumes_guest),
 	    cmocka_unit_test(test_suspend_refuses_existing_state),
+	    cmocka_unit_test(test_resume_without_state),
 	    cmocka_unit_test(test_start_qemu_exits_early),
 	    cmocka_unit_test(test_start_vm_not_running),
 	    cmocka_unit_test(test_start_hands_over_running_qemu),

@@ -500,6 +500,16 @@ static void suspend_into_full_fs(const struct vmm_config *c, const struct vmm_pr
 	assert_int_equal(umount(full), 0);
 }
 
+/* Drops path's pages from the page cache (they are clean: fsynced). */
+static void drop_cache(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+	close(fd);
+}
+
 static int env_int(const char *name, int def)
 {
 	const char *v = getenv(name);
@@ -513,7 +523,8 @@ static int env_int(const char *name, int def)
  * 1024, the daemon's default) and BANGER_TEST_SUSPEND_GAP_S (default 3)
  * set the guest's memory and how long it stays suspended;
  * BANGER_TEST_FILL_MIB=N has the guest fill N MiB with random data first
- * (a state file as large as a busy guest's). */
+ * (a state file as large as a busy guest's); BANGER_TEST_COLD=1 drops the
+ * state file from the page cache before the resume. */
 static void test_suspend_resume(void **state)
 {
 	char *dir, sock[256], con[256], overlay[256], work[256], why[256];
@@ -523,7 +534,7 @@ static void test_suspend_resume(void **state)
 	struct bundle b;
 	long long t0, suspend_ms, resume_ms, bytes = -1, resumed_at;
 	int mem = env_int("BANGER_TEST_MEM_MIB", 1024), gap = env_int("BANGER_TEST_SUSPEND_GAP_S", 3);
-	int fill = env_int("BANGER_TEST_FILL_MIB", 0);
+	int fill = env_int("BANGER_TEST_FILL_MIB", 0), cold = env_int("BANGER_TEST_COLD", 0);
 	double lag_before, lag_after;
 	long tick, tick2;
 	struct err e;
@@ -613,6 +624,8 @@ static void test_suspend_resume(void **state)
 	assert_int_equal(file_size(spath), bytes);
 
 	sleep((unsigned)gap);
+	if (cold) /* as after a host reboot: the state is read from the disk */
+		drop_cache(spath);
 	resumed_at = file_size(con);
 	err_clear(&e);
 	t0 = mono_ms();
@@ -620,8 +633,8 @@ static void test_suspend_resume(void **state)
 		fail_msg("resume: %s (see %s)", e.msg, e.log);
 	resume_ms = mono_ms() - t0;
 	print_message("FIGURE resume to running %lld ms (state %lld bytes, %d MiB, suspended "
-		      "%d s)\n",
-		      resume_ms, bytes, mem, gap);
+		      "%d s, state file %s)\n",
+		      resume_ms, bytes, mem, gap, cold ? "not cached" : "in the page cache");
 	assert_true(proc_alive(p.pid, p.start_time));
 
 	/* The same guest runs on: its ticker goes on counting, no new boot. */
