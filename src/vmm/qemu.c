@@ -888,6 +888,29 @@ static int qemu_resume(const struct vmm_config *cfg, const char *state_dir, stru
 	return qemu_run(cfg, "resume", 1, qemu_restore, state_dir, out, e);
 }
 
+/* A daemon that died mid-suspend left QEMU paused, perhaps still writing
+ * the state: cancel that (harmless when it is done) and let the guest run. */
+static int qemu_unpause(const struct vmm_config *cfg, const struct vmm_proc *p, struct err *e)
+{
+	int fd, r;
+
+	if (!proc_alive(p->pid, p->start_time))
+		return err_set(e, ERR_BAD_STATE, "QEMU (pid %d) is not running", (int)p->pid);
+	fd = qmp_connect(cfg->api_sock, QEMU_QMP_STEP_MS, cfg->log, e);
+	if (fd < 0)
+		return err_wrap(e, "unpause");
+	qmp_execute(fd, "migrate_cancel", NULL, NULL, QEMU_QMP_STEP_MS, cfg->log, NULL);
+	/* A cancel takes effect asynchronously: cont may be refused until it has. */
+	for (int i = 0; (r = qmp_execute(fd, "cont", NULL, NULL, QEMU_QMP_STEP_MS, cfg->log, e)) < 0 &&
+			i < 20; i++)
+		usleep(100 * 1000);
+	close(fd);
+	if (r < 0)
+		return err_wrap(e, "unpause");
+	log_info(cfg->log, "qemu unpaused", LF_S("vm", cfg->vm_name));
+	return 0;
+}
+
 /* ---- stop, cleanup, watch --------------------------------------------- */
 
 static int qemu_request_stop(const struct vmm_config *cfg, const struct vmm_proc *p, struct err *e)
@@ -941,4 +964,5 @@ const struct vmm_driver vmm_qemu = {
     .probe = qemu_probe,
     .suspend = qemu_suspend,
     .resume = qemu_resume,
+    .unpause = qemu_unpause,
 };
