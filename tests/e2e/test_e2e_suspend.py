@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from conftest import netns  # noqa: E402,F401
 from test_e2e_qemu import RUNTIME, boot, qenv, report, ssh  # noqa: E402,F401
 
 pytestmark = pytest.mark.skipif(
@@ -27,7 +29,7 @@ COUNTER = ("setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /dev/shm/counte
 def guest_facts(env):
     """What must survive a resume, read in one ssh."""
     out = ssh(env, NAME, "sh", "-c",
-              "cat /proc/sys/kernel/random/boot_id; cat /dev/shm/token; cat /dev/shm/counter")
+              "cat /proc/sys/kernel/random/boot_id; cat /dev/shm/token; echo; cat /dev/shm/counter")
     boot_id, token, counter = out.split("\n")
     return boot_id, token, int(counter)
 
