@@ -205,8 +205,9 @@ int vm_suspend(struct daemon *d, const char *name, struct store_vm *out, struct 
  * was none): boot cold. */
 int vm_resume_begin(struct daemon *d, const struct store_vm *vm, const struct vmm_config *c,
 		    struct vmm_proc *p, char *note, size_t note_len);
-/* After a resume was recorded: removes the consumed state and sets the
- * guest's clock (it stood still while suspended). Logs, never fails. */
+/* After a resume was recorded: removes the consumed state, and starts a
+ * worker that sets the guest's clock (it stood still while suspended) over
+ * SSH. Logs, never fails. */
 void vm_resume_done(struct daemon *d, const struct store_vm *vm);
 
 /* Discards the saved state of a suspended VM named name: it becomes

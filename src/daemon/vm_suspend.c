@@ -29,6 +29,7 @@
 #include "daemon/vm_bin.h"
 #include "daemon/vm_console.h"
 #include "daemon/vm_net.h"
+#include "daemon/workers.h"
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/proc.h"
@@ -254,11 +255,38 @@ cold:
 	return 0;
 }
 
+struct clock_job {
+	struct daemon *d;
+	char name[64];
+	char address[16];
+};
+
+/* A worker: the guest's ssh handshake costs seconds under TCG, which the
+ * start need not wait for (the guest already runs on); the clock is set
+ * about when a user's first ssh gets in. */
+static void clock_worker(void *arg)
+{
+	struct clock_job *j = arg;
+	char *key = ssh_user_key_path(j->d), *kh = ssh_known_hosts_path(j->d);
+	long long skew_ms = 0, t0 = mono_ms();
+	struct err e;
+
+	if (guest_clock_set(j->address, key, kh, 15000, &skew_ms, &e) < 0)
+		log_warn(j->d->log, "cannot set the guest's clock after resume", LF_S("vm", j->name),
+			 LF_S("error", e.msg));
+	else
+		log_info(j->d->log, "guest clock set after resume", LF_S("vm", j->name),
+			 LF_I("skew_ms", skew_ms), LF_I("duration_ms", mono_ms() - t0));
+	free(key);
+	free(kh);
+	free(j);
+}
+
 void vm_resume_done(struct daemon *d, const struct store_vm *vm)
 {
 	struct vm_files f;
-	char *key, *kh;
-	long long skew_ms = 0, t0 = mono_ms();
+	struct clock_job *j;
+	char what[128];
 	struct err e;
 
 	vm_files_get(d, vm, &f);
@@ -266,16 +294,16 @@ void vm_resume_done(struct daemon *d, const struct store_vm *vm)
 	fsync_dir(f.dir);
 	if (!vm->address[0])
 		return;
-	key = ssh_user_key_path(d);
-	kh = ssh_known_hosts_path(d);
-	if (guest_clock_set(vm->address, key, kh, 15000, &skew_ms, &e) < 0)
+	j = xcalloc(1, sizeof(*j));
+	j->d = d;
+	snprintf(j->name, sizeof(j->name), "%s", vm->name);
+	snprintf(j->address, sizeof(j->address), "%s", vm->address);
+	snprintf(what, sizeof(what), "set the clock of %s", vm->name);
+	if (workers_spawn(d, what, clock_worker, j, &e) < 0) {
 		log_warn(d->log, "cannot set the guest's clock after resume", LF_S("vm", vm->name),
 			 LF_S("error", e.msg));
-	else
-		log_info(d->log, "guest clock set after resume", LF_S("vm", vm->name),
-			 LF_I("skew_ms", skew_ms), LF_I("duration_ms", mono_ms() - t0));
-	free(key);
-	free(kh);
+		free(j);
+	}
 }
 
 /* ---- discard ---------------------------------------------------------- */
