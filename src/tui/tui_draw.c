@@ -22,8 +22,8 @@ enum { PAIR_GREEN = 1, PAIR_YELLOW, PAIR_RED, PAIR_CYAN };
 #define LOG_FULL_BYTES (1 << 20)
 #define LOG_FULL_LINES 5000
 
-#define FOOTER " q:quit ?:help /:filter s:start S:stop r:restart d:delete n:new c:ssh l:log"
-#define FOOTER_SHORT " q:quit ?:help /:filter s S r d n c l"
+#define FOOTER " q:quit ?:help /:filter s:start S:stop z:suspend r:restart d:delete n:new c:ssh l:log"
+#define FOOTER_SHORT " q:quit ?:help /:filter s S z r d n c l"
 
 static attr_t pair(const struct tui_ui *ui, short p)
 {
@@ -36,6 +36,8 @@ static attr_t state_attr(const struct tui_ui *ui, const struct tui_row *r)
 		return pair(ui, r->last_error[0] ? PAIR_RED : PAIR_GREEN) | A_BOLD;
 	if (r->state == VM_STATE_STOPPED)
 		return r->last_error[0] ? pair(ui, PAIR_RED) : A_NORMAL;
+	if (r->state == VM_STATE_SUSPENDED) /* at rest, like stopped, but resumable */
+		return pair(ui, PAIR_GREEN);
 	return pair(ui, PAIR_YELLOW) | A_BOLD; /* creating, starting, stopping, ... */
 }
 
@@ -287,8 +289,9 @@ static void draw_help(struct tui_ui *ui)
 	static const char *const lines[] = {
 	    "Up/Down, j/k     move the selection (PgUp/PgDn, Home/End, g/G too)",
 	    "/                filter the table by name (Esc clears the filter)",
-	    "s                start the selected VM",
+	    "s                start the selected VM (resumes a suspended one)",
 	    "S                stop it (ctrl-alt-del, then SIGTERM, then SIGKILL)",
+	    "z                suspend it: memory saved to disk, no VMM left; s resumes",
 	    "r                restart it",
 	    "d                delete it and all its files (type its name to confirm)",
 	    "n                create a VM (asks name, vCPU, memory, disk, NAT)",
