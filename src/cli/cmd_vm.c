@@ -85,9 +85,11 @@ static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 	    {"no-wait", no_argument, 0, 'W'},
 	    {"vmm", required_argument, 0, 'v'},
 	    {"json", no_argument, 0, 'j'},
+	    {"publish", required_argument, 0, 'p'},
+	    {"suspend-on-stop", no_argument, 0, 'Z'},
 	    {0, 0, 0, 0},
 	};
-	json_t *body = json_object(), *result = NULL;
+	json_t *body = json_object(), *result = NULL, *publish = json_array();
 	int o, json = 0, ret = -1;
 
 	optind = 1;
@@ -137,6 +139,12 @@ static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 		case 'j':
 			json = 1;
 			break;
+		case 'p':
+			json_array_append_new(publish, json_string(optarg));
+			break;
+		case 'Z':
+			json_object_set_new(body, "suspend_on_stop", json_true());
+			break;
 		default:
 			cli_usage_error(cmd, e, "unknown option %s", argv[optind - 1]);
 			goto out;
@@ -147,6 +155,8 @@ static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 				argv[optind]);
 		goto out;
 	}
+	if (json_array_size(publish))
+		json_object_set(body, "publish", publish);
 	if (cli_stream_request(c, "/v1/vms?stream=1", body, &result, e) < 0)
 		goto out;
 	if (json)
@@ -156,6 +166,7 @@ static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 	ret = 0;
 out:
 	json_decref(body);
+	json_decref(publish);
 	json_decref(result);
 	return ret;
 }
@@ -282,6 +293,16 @@ static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	show_line("dns name", cli_str(vm, "dns_name"));
 	show_line("mac", cli_str(vm, "mac"));
 	show_line("nat", json_is_true(json_object_get(vm, "nat")) ? "on" : "off");
+	{
+		json_t *ports = json_object_get(vm, "ports"), *p;
+		struct buf pb = BUF_INIT;
+		size_t i;
+
+		json_array_foreach(ports, i, p)
+			buf_printf(&pb, "%s%s", i ? ", " : "", json_string_value(p));
+		show_line("ports", buf_str(&pb));
+		buf_free(&pb);
+	}
 	show_line("on stop", json_is_true(json_object_get(vm, "suspend_on_stop")) ? "suspend"
 										   : "shut down");
 	if (cli_int(vm, "state_bytes") > 0) {
@@ -647,7 +668,8 @@ static int cmd_stats(struct cli *c, const struct cli_cmd *cmd, int argc, char **
 const struct cli_cmd cli_vm_cmds[] = {
     {"vm", "create",
      "[--name N] [--image I] [--vcpu N] [--memory MiB] [--disk-size SIZE] [--nat] [--no-start] "
-     "[--no-wait] [--vmm auto|firecracker|qemu] [--json]",
+     "[--no-wait] [--vmm auto|firecracker|qemu] [--publish [ADDR:]HOST:GUEST]... "
+     "[--suspend-on-stop] [--json]",
      "create a VM, boot it and wait until its guest is ready",
      "  --name N          DNS-label name (default: a generated adjective-animal)\n"
      "  --image I         base image (default: \"default\", the runtime bundle's)\n"
@@ -656,6 +678,9 @@ const struct cli_cmd cli_vm_cmds[] = {
      "  --disk-size SIZE  work disk at /root, e.g. 16G (default 16G)\n"
      "  --nat             give the VM outbound internet access through the host\n"
      "  --no-start        create the disks but do not boot\n"
+     "  --publish [ADDR:]HOST:GUEST  forward host port HOST (on 127.0.0.1, or ADDR) to\n"
+     "                    port GUEST of the VM while it runs; repeatable\n"
+     "  --suspend-on-stop vm stop suspends this VM instead of shutting it down\n"
      "  --no-wait         return once the VMM is up (state starting), not when the guest\n"
      "                    is ready; boot_timeout still applies in the background\n"
      "  --vmm V           auto (default), firecracker or qemu\n"

@@ -185,6 +185,36 @@ HANDLER(vm_suspend_h)
 	return power(d, r, out, vm_suspend, e);
 }
 
+HANDLER(vm_port_add_h)
+{
+	struct req_vm_port req;
+	struct store_vm vm;
+
+	UNUSED_ARGS;
+	if (req_decode_vm_port(r->body, &req, e) < 0 || vm_port_add(d, r->arg, req.spec, &vm, e) < 0)
+		return -1;
+	*out = vm_to_json(d, &vm);
+	return 0;
+}
+
+HANDLER(vm_port_rm_h)
+{
+	const char *port = request_query(r, "port");
+	struct store_vm vm;
+
+	UNUSED_ARGS;
+	if (req_decode_none(r->body, e) < 0)
+		return -1;
+	if (!port || !port[0]) {
+		err_set(e, ERR_INVALID, "which port? give ?port=[ADDR:]HOSTPORT");
+		return -1;
+	}
+	if (vm_port_rm(d, r->arg, port, &vm, e) < 0)
+		return -1;
+	*out = vm_to_json(d, &vm);
+	return 0;
+}
+
 HANDLER(vm_restart_h)
 {
 	UNUSED_ARGS;
@@ -312,6 +342,8 @@ const struct route routes[] = {
 	{"POST", "/v1/vms/{VM}/stop", vm_stop_h},
 	{"POST", "/v1/vms/{VM}/restart", vm_restart_h},
 	{"POST", "/v1/vms/{VM}/suspend", vm_suspend_h},
+	{"POST", "/v1/vms/{VM}/ports", vm_port_add_h},
+	{"DELETE", "/v1/vms/{VM}/ports", vm_port_rm_h},
 	{"POST", "/v1/vms/{VM}/kill", vm_kill_h},
 	{"GET", "/v1/vms/{VM}/stats", vm_stats_h},
 	{"GET", "/v1/images", image_list},

@@ -52,6 +52,7 @@ struct vm_create_req {
 	int no_start;
 	int no_wait; /* return once the VMM is up (the VM is "starting") */
 	int suspend_on_stop; /* -1: config default */
+	const json_t *publish; /* array of "[ADDR:]HOST:GUEST" strings, or NULL */
 };
 
 /* progress may be NULL; it receives {"progress": "..."} lines. */
@@ -224,6 +225,21 @@ int vm_suspend_reconcile(struct daemon *d, struct store_vm *vm);
 void vm_vmm_config(struct daemon *d, const struct store_vm *vm, const struct store_image *img,
 		   const struct vm_files *f, struct buf *args, char *bin, const char *tap,
 		   struct vmm_config *c);
+
+/* Published ports (vm_ports.c). check: the record list `list` clashes with
+ * no other VM's (d->lock held). join: a request's array of specs as a
+ * record list. sync: the VM's forwards follow its state (open while it
+ * runs) and its list; called with every published change. port_add/rm:
+ * `vm port add NAME SPEC` (a running VM's forward opens now, or the add is
+ * refused), `vm port rm NAME [ADDR:]HOSTPORT`. */
+int vm_ports_check_locked(struct daemon *d, const char *vm_id, const char *list, struct err *e);
+int vm_ports_join(json_t *arr, char *out, size_t len, struct err *e);
+void vm_ports_sync(struct daemon *d, const struct store_vm *vm);
+void vm_ports_sync_all(struct daemon *d);
+int vm_port_add(struct daemon *d, const char *name, const char *spec, struct store_vm *out,
+		struct err *e);
+int vm_port_rm(struct daemon *d, const char *name, const char *which, struct store_vm *out,
+	       struct err *e);
 
 /* The driver a VM uses. */
 const struct vmm_driver *vm_driver(const struct store_vm *vm);

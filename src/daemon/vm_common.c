@@ -164,6 +164,20 @@ static void view_text(const struct store_vm *vm, const struct vm_files *fp, cons
 	put_disk(b, "overlay", f.overlay, u->ov_apparent, u->ov_allocated);
 	put_key(b, "overlay_size", 0), put_int(b, vm->overlay_size);
 	put_key(b, "pid", 0), put_int(b, vm->pid);
+	put_key(b, "ports", 0), buf_putc(b, '[');
+	for (const char *p = vm->ports; *p;) {
+		size_t n = strcspn(p, ",");
+
+		buf_putc(b, '"');
+		buf_append(b, p, n); /* canonical specs: digits, dots and colons */
+		buf_putc(b, '"');
+		p += n;
+		if (*p == ',') {
+			buf_putc(b, ',');
+			p++;
+		}
+	}
+	buf_putc(b, ']');
 	put_key(b, "ready_ms", 0), put_int(b, vm->ready_ms);
 	put_key(b, "resume_note", 0), put_str(b, vm->resume_note);
 	put_key(b, "started_at", 0), put_int(b, vm->started_at);

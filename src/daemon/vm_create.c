@@ -83,6 +83,8 @@ static int validate(struct daemon *d, const struct vm_create_req *req, struct st
 	if (vm_bin_choose(d, req->vmm, vm->vmm, sizeof(vm->vmm), e) < 0)
 		return -1;
 	vm->nat = req->nat;
+	if (req->publish && vm_ports_join((json_t *)req->publish, vm->ports, sizeof(vm->ports), e) < 0)
+		return err_wrap(e, "--publish");
 	vm->suspend_on_stop = req->suspend_on_stop >= 0 ? req->suspend_on_stop
 							 : (int)d->cfg.suspend_on_stop;
 	snprintf(vm->image_id, sizeof(vm->image_id), "%s", img->id);
@@ -105,6 +107,10 @@ static int record(struct daemon *d, struct store_vm *vm, struct err *e)
 		goto out;
 	}
 	id_generate(vm->id);
+	if (vm_ports_check_locked(d, vm->id, vm->ports, e) < 0) {
+		store_rollback(d->store);
+		goto out;
+	}
 	vmnet_mac(vm->id, vm->mac);
 	if (vmnet_alloc_address(d, vm->address, e) < 0 || store_vm_insert(d->store, vm, e) < 0) {
 		store_rollback(d->store);

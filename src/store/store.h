@@ -48,6 +48,8 @@ struct store_vm {
 	int suspend_on_stop;
 	long long state_bytes;
 	char resume_note[512];
+	/* Published ports, "127.0.0.1:8080:80,..." (daemon/port_spec.h). */
+	char ports[512];
 };
 
 struct store_image {

@@ -1,6 +1,8 @@
-"""End to end, files in and out of a real guest (issue 12): `vm cp` both
-ways with a 50 MB file and a tree, and its errors (a missing path on either
-side, a directory without -r, a full guest disk, a stopped VM)."""
+"""End to end, files and ports of a real guest (issue 12): `vm cp` both ways
+with a 50 MB file and a tree, and its errors (a missing path on either side,
+a directory without -r, a full guest disk, a stopped VM); a guest's
+`python3 -m http.server` reached on the host's 127.0.0.1 through a published
+port, gone after stop, back after start. One boot (and one restart)."""
 import hashlib
 import os
 import subprocess
@@ -82,7 +84,52 @@ def test_cp_both_ways_and_its_errors(qenv, tmp_path):
     r = env.banger("vm", "cp", big, f"{NAME}:/mnt/small/big.bin", timeout=300)
     assert r.returncode == 1 and "no space left" in r.stderr and NAME in r.stderr, r.stderr
 
-    # A stopped VM: a clear error with what to do.
+    # A published port: the guest's web server on the host's 127.0.0.1.
+    env.banger("vm", "port", "add", NAME, "18080:8000", check=True)
+    serve(env)
+    assert fetch(env, 18080, "a.txt") == "alpha\n"
+    lst = env.banger("vm", "port", "list", NAME, check=True).stdout
+    assert "127.0.0.1:18080" in lst and "8000" in lst and "forwarded" in lst, lst
+    r = env.banger("vm", "port", "add", NAME, "18080:9000")
+    assert r.returncode == 1 and "18080" in r.stderr and "already publishes" in r.stderr
+    # A host port another program holds: refused, naming it.
+    holder = subprocess.Popen(["ip", "netns", "exec", env.netns, "python3", "-c",
+                               "import socket,time; s=socket.socket(); "
+                               "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+                               "s.bind(('127.0.0.1', 18081)); s.listen(); time.sleep(60)"])
+    try:
+        env.wait_for(lambda: env.cmd(["ss", "-Hltn", "sport = :18081"]).stdout.strip(), 10,
+                     "the holder listening")
+        r = env.banger("vm", "port", "add", NAME, "18081:8000")
+        assert r.returncode == 1 and "already in use by another program" in r.stderr, r.stderr
+        assert "18081" not in "".join(env.vm(NAME)["ports"])
+    finally:
+        holder.kill()
+
+    # Gone after stop (and nothing of it listens), back after start.
     env.banger("vm", "stop", NAME, check=True, timeout=180)
+    assert fetch(env, 18080, "a.txt") is None
+    assert env.cmd(["ss", "-Hltn", "sport = :18080"]).stdout.strip() == ""
+
+    # A stopped VM: a clear error with what to do.
     r = env.banger("vm", "cp", big, f"{NAME}:/root/")
     assert r.returncode == 1 and "stopped" in r.stderr and f"banger vm start {NAME}" in r.stderr
+
+    env.banger("vm", "start", NAME, check=True, timeout=300)
+    serve(env)
+    assert fetch(env, 18080, "a.txt") == "alpha\n"
+    env.banger("vm", "port", "rm", NAME, "18080", check=True)
+    assert fetch(env, 18080, "a.txt") is None
+
+
+def serve(env):
+    ssh(env, NAME, "sh", "-c", "cd /root/tree && setsid python3 -m http.server 8000 "
+        "</dev/null >/dev/null 2>&1 &")
+    ssh(env, NAME, "sh", "-c", "for i in $(seq 100); do ss -Hltn 'sport = :8000' | grep -q . "
+        "&& exit 0; sleep 0.1; done; exit 1")
+
+
+def fetch(env, port, path):
+    """GET through the published port, in the test's namespace; None if refused."""
+    r = env.cmd(["curl", "-s", "--max-time", "30", f"http://127.0.0.1:{port}/{path}"])
+    return r.stdout if r.returncode == 0 else None
