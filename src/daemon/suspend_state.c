@@ -92,7 +92,8 @@ int suspend_state_seal(const char *dir, const struct suspend_ident *id, long lon
 			goto out;
 		json_array_append_new(files, json_pack("{s:s, s:I, s:s}", "name", de->d_name, "size",
 						       (json_int_t)st.st_size, "sha256", sha));
-		total += st.st_size;
+		/* Disk use: a memory file is sparse where the guest never wrote. */
+		total += (long long)st.st_blocks * 512;
 	}
 	if (json_array_size(files) == 0) {
 		err_set(e, ERR_VMM, "the VMM wrote no state file into %s", dir);

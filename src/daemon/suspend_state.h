@@ -31,7 +31,8 @@ struct suspend_ident {
 
 /* Writes dir/manifest.json for the files the VMM wrote into dir (every
  * regular file), fsyncs it and dir. *bytes: the total size of the state
- * files. Errors name the file. */
+ * files (the disk space they take: a memory file may be sparse). Errors
+ * name the file. */
 int suspend_state_seal(const char *dir, const struct suspend_ident *id, long long *bytes,
 		       struct err *e);
 

@@ -61,7 +61,8 @@ struct delete_ctx {
 	int go;     /* set when the VM went to (or was left in) "deleting" */
 };
 
-/* A stopped VM goes to deleting; so does one left in deleting by a delete
+/* A stopped or suspended VM goes to deleting (a saved state goes with the
+ * VM's directory); so does one left in deleting by a delete
  * that failed half-way (nobody holds it). A running one is stopped first
  * with --force (skip: the caller stops it and comes back). */
 static int delete_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e)
@@ -74,7 +75,7 @@ static int delete_edit(struct store_vm *vm, const char *busy, void *arg, struct 
 		return -1;
 	}
 	if (vm->state == VM_STATE_STOPPED || vm->state == VM_STATE_DELETING ||
-	    (c->resume && vm->state == VM_STATE_CREATING)) {
+	    vm->state == VM_STATE_SUSPENDED || (c->resume && vm->state == VM_STATE_CREATING)) {
 		vm->state = VM_STATE_DELETING;
 		c->go = 1;
 		return 0;

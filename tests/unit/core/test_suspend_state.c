@@ -75,9 +75,9 @@ static void seal(struct fx *x)
 	struct err e;
 
 	assert_int_equal(suspend_state_seal(x->dir, &x->id, &bytes, &e), 0);
-	assert_int_equal(bytes, 12 + 16);
+	assert_true(bytes >= 12 + 16); /* blocks taken: a block or more per file */
 	assert_true(suspend_state_sealed(x->dir));
-	assert_int_equal(suspend_state_bytes(x->dir), 28);
+	assert_int_equal(suspend_state_bytes(x->dir), bytes);
 }
 
 /* Expects the check to refuse, with `want` in the reason. */
@@ -101,7 +101,7 @@ static void sealed_state_is_usable(void **state)
 	assert_false(suspend_state_sealed(x->dir));
 	seal(x);
 	assert_int_equal(suspend_state_check(x->dir, &x->id, &bytes, &e), 0);
-	assert_int_equal(bytes, 28);
+	assert_true(bytes >= 28);
 }
 
 static void unsealed_state_is_not(void **state)
