@@ -460,13 +460,18 @@ static int cmd_set(struct cli *c, const struct cli_cmd *cmd, int argc, char **ar
 	const char *name = NULL;
 	struct client *cl;
 	char *p = NULL;
-	int ret = -1;
+	int ret = -1, force = 0;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
 		if (!strcmp(a, "--nat") || !strcmp(a, "--no-nat")) {
 			json_object_set_new(body, "nat", json_boolean(!strcmp(a, "--nat")));
+		} else if (!strcmp(a, "--suspend-on-stop") || !strcmp(a, "--no-suspend-on-stop")) {
+			json_object_set_new(body, "suspend_on_stop",
+					    json_boolean(!strcmp(a, "--suspend-on-stop")));
+		} else if (!strcmp(a, "--force")) {
+			force = 1;
 		} else if (!strcmp(a, "--memory") || !strcmp(a, "--vcpu") ||
 			   !strcmp(a, "--disk-size")) {
 			char *end;
@@ -505,14 +510,17 @@ static int cmd_set(struct cli *c, const struct cli_cmd *cmd, int argc, char **ar
 		cli_usage_error(cmd, e, "nothing to change");
 		goto out;
 	}
+	if (force)
+		json_object_set_new(body, "force", json_true());
 	if (!(cl = cli_client(c, e)))
 		goto out;
 	p = vm_path(name, "");
 	if (client_call(cl, "PATCH", p, body, &vm, e) < 0)
 		goto out;
-	printf("%s: updated (vcpu %lld, memory %lld MiB, disk %lld bytes, nat %s)\n", name,
-	       cli_int(vm, "vcpu"), cli_int(vm, "memory_mib"), cli_int(vm, "disk_size"),
-	       json_is_true(json_object_get(vm, "nat")) ? "on" : "off");
+	printf("%s: updated (vcpu %lld, memory %lld MiB, disk %lld bytes, nat %s, on stop: %s)\n",
+	       name, cli_int(vm, "vcpu"), cli_int(vm, "memory_mib"), cli_int(vm, "disk_size"),
+	       json_is_true(json_object_get(vm, "nat")) ? "on" : "off",
+	       json_is_true(json_object_get(vm, "suspend_on_stop")) ? "suspend" : "shut down");
 	ret = 0;
 out:
 	free(p);
@@ -702,12 +710,17 @@ const struct cli_cmd cli_vm_cmds[] = {
      "  --signal SIG  TERM, KILL (default), INT, QUIT, HUP, USR1, USR2, ...\n", cmd_kill},
     {"vm", "delete", "[--force] NAME...", "delete VMs and all their files",
      "  --force  stop a running VM first\n", cmd_delete},
-    {"vm", "set", "NAME [--memory MiB] [--vcpu N] [--disk-size SIZE] [--nat|--no-nat]",
+    {"vm", "set",
+     "NAME [--memory MiB] [--vcpu N] [--disk-size SIZE] [--nat|--no-nat] "
+     "[--suspend-on-stop|--no-suspend-on-stop] [--force]",
      "change a VM's settings (memory, vCPU and disk while stopped)",
      "  --memory MiB      memory in MiB\n"
      "  --vcpu N          virtual CPUs\n"
      "  --disk-size SIZE  grow the work disk (shrinking is refused)\n"
-     "  --nat, --no-nat   turn NAT on or off (also while running)\n",
+     "  --nat, --no-nat   turn NAT on or off (also while running)\n"
+     "  --suspend-on-stop, --no-suspend-on-stop  whether vm stop suspends the VM\n"
+     "  --force           a suspended VM: discard its saved state to change memory, vCPU\n"
+     "                    or disk (the processes running in it are lost)\n",
      cmd_set},
     {"vm", "ssh", "NAME [-- COMMAND...]", "open a shell (or run a command) in a VM over SSH", NULL,
      cmd_ssh},

@@ -87,12 +87,12 @@ def test_stop_set_and_delete_of_a_suspended_vm(booted):
     assert ("PUT", "/actions") in puts(env, vm["id"], n)
     assert env.vm("one")["resume_note"] == ""
     # set of memory/vCPU/disk asks for force, and changes nothing without it.
-    code, body = env.api("PATCH", "/v1/vms/two", {"memory_mib": 512})
-    assert code == 409 and "discards its saved state" in body["error"]["message"]
-    assert "--force" in body["error"]["hint"]
+    r = env.banger("vm", "set", "two", "--memory", "512")
+    assert r.returncode == 1 and "discards its saved state" in r.stderr and "--force" in r.stderr
     assert env.vm("two")["state"] == "suspended" and env.vm("two")["memory_mib"] == 256
-    code, body = env.api("PATCH", "/v1/vms/two", {"memory_mib": 512, "force": True})
-    assert code == 200 and body["state"] == "stopped" and body["memory_mib"] == 512
+    env.banger("vm", "set", "two", "--memory", "512", "--force", check=True)
+    body = env.vm("two")
+    assert body["state"] == "stopped" and body["memory_mib"] == 512
     assert not suspend_dir(body).exists()
     # NAT and suspend_on_stop change without discarding.
     code, body = env.api("PATCH", "/v1/vms/three", {"nat": True})
@@ -107,8 +107,9 @@ def test_stop_set_and_delete_of_a_suspended_vm(booted):
 def test_suspend_on_stop(booted):
     env = booted
     env.banger("vm", "create", "--name", "lazy", check=True)
-    code, body = env.api("PATCH", "/v1/vms/lazy", {"suspend_on_stop": True})
-    assert code == 200 and body["suspend_on_stop"] is True
+    r = env.banger("vm", "set", "lazy", "--suspend-on-stop", check=True)
+    assert "on stop: suspend" in r.stdout
+    assert env.vm("lazy")["suspend_on_stop"] is True
     env.banger("vm", "stop", "lazy", check=True)
     assert env.vm("lazy")["state"] == "suspended"
     env.banger("vm", "start", "lazy", check=True)
@@ -125,6 +126,9 @@ def test_suspend_on_stop(booted):
     env.stop_daemon()
     env.banger("vm", "create", "--name", "lazier", "--no-start", check=True)
     assert env.vm("lazier")["suspend_on_stop"] is True
+    env.banger("vm", "create", "--name", "eager", "--no-start", check=True)
+    env.banger("vm", "set", "eager", "--no-suspend-on-stop", check=True)
+    assert env.vm("eager")["suspend_on_stop"] is False
 
 
 def test_unusable_state_boots_cold_and_says_why(booted):
