@@ -350,6 +350,17 @@ static int bind_spec(const struct port_spec *p, int *out, struct err *e)
 			return err_hint(e, "choose another host port, e.g. %d:%d", p->host + 1000 <= 65535
 								? p->host + 1000 : p->host - 1000, p->guest), -1;
 		}
+		if (err == EADDRNOTAVAIL) {
+			err_set(e, ERR_INVALID, "%s is not an address of this host", p->addr);
+			return err_hint(e, "publish on 127.0.0.1 (the default: HOSTPORT:GUESTPORT), "
+					"0.0.0.0 or one of the host's addresses"), -1;
+		}
+		if (err == EACCES) {
+			err_set(e, ERR_PERMISSION, "host port %d needs privileges (ports below 1024 "
+				"are for root)", p->host);
+			return err_hint(e, "choose a host port from 1024 up, e.g. %d:%d", p->host + 8000,
+					p->guest), -1;
+		}
 		return err_errno(e, err, "listen on %s:%d", p->addr, p->host);
 	}
 	*out = fd;

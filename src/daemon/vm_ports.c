@@ -61,6 +61,8 @@ int vm_ports_check_locked(struct daemon *d, const char *vm_id, const char *list,
 
 int vm_ports_join(json_t *arr, char *out, size_t len, struct err *e)
 {
+	/* Each host socket must be free now: a typo'd address or a port some
+	 * program holds is said at create, not at the first boot. */
 	struct port_spec specs[PORT_SPEC_MAX];
 	size_t i;
 	json_t *v;
@@ -70,8 +72,10 @@ int vm_ports_join(json_t *arr, char *out, size_t len, struct err *e)
 	json_array_foreach(arr, i, v) {
 		if (n >= PORT_SPEC_MAX)
 			return err_set(e, ERR_INVALID, "more than %d published ports", PORT_SPEC_MAX);
-		if (port_spec_parse(json_string_value(v), &specs[n++], e) < 0)
+		if (port_spec_parse(json_string_value(v), &specs[n], e) < 0 ||
+		    portfwd_probe(&specs[n], e) < 0)
 			return -1;
+		n++;
 	}
 	return port_list_format(specs, n, out, len, e);
 }
@@ -179,16 +183,15 @@ int vm_port_add(struct daemon *d, const char *name, const char *spec, struct sto
 				return err_wrap(e, "vm port add %s", name);
 			}
 	}
-	/* A running VM's forward must open now, or the add is refused. */
-	if (now.state == VM_STATE_RUNNING) {
-		if (d->ports && portfwd_holder(d->ports, &c.spec, now.id, other, sizeof(other))) {
-			err_set(e, ERR_CONFLICT, "%s:%d on the host is already published by VM %s",
-				c.spec.addr, c.spec.host, other);
-			return err_wrap(e, "vm port add %s", name);
-		}
-		if (portfwd_probe(&c.spec, e) < 0)
-			return err_wrap(e, "vm port add %s", name);
+	/* The host socket must be free now (a running VM's forward opens at
+	 * once), or the add is refused. */
+	if (d->ports && portfwd_holder(d->ports, &c.spec, now.id, other, sizeof(other))) {
+		err_set(e, ERR_CONFLICT, "%s:%d on the host is already published by VM %s",
+			c.spec.addr, c.spec.host, other);
+		return err_wrap(e, "vm port add %s", name);
 	}
+	if (portfwd_probe(&c.spec, e) < 0)
+		return err_wrap(e, "vm port add %s", name);
 	if (vm_update(d, name, port_edit, &c, out, e) < 0)
 		return err_wrap(e, "vm port add %s", name);
 	return 0;
