@@ -71,6 +71,16 @@ static const struct field vm_port_fields[] = {
     {NULL, F_STRING, C_NONE, 0, 0},
 };
 
+static const struct field vm_clone_fields[] = {
+    {"name", F_STRING, C_VM_NAME, 1, offsetof(struct req_vm_clone, name)},
+    {NULL, F_STRING, C_NONE, 0, 0},
+};
+
+static const struct field vm_snapshot_fields[] = {
+    {"tag", F_STRING, C_VM_NAME, 0, offsetof(struct req_vm_snapshot, tag)},
+    {NULL, F_STRING, C_NONE, 0, 0},
+};
+
 static const struct field vm_kill_fields[] = {
     {"signal", F_STRING, C_NONE, 0, offsetof(struct req_vm_kill, signal)},
     {NULL, F_STRING, C_NONE, 0, 0},
@@ -346,6 +356,18 @@ int req_decode_vm_port(const json_t *body, struct req_vm_port *out, struct err *
 {
 	memset(out, 0, sizeof(*out));
 	return decode(body, vm_port_fields, out, e);
+}
+
+int req_decode_vm_clone(const json_t *body, struct req_vm_clone *out, struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	return decode(body, vm_clone_fields, out, e);
+}
+
+int req_decode_vm_snapshot(const json_t *body, struct req_vm_snapshot *out, struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	return decode(body, vm_snapshot_fields, out, e);
 }
 
 int req_decode_none(const json_t *body, struct err *e)

@@ -52,6 +52,19 @@ struct req_vm_port {
 };
 int req_decode_vm_port(const json_t *body, struct req_vm_port *out, struct err *e);
 
+/* POST /v1/vms/{name}/clone: {name} of the new VM. */
+struct req_vm_clone {
+	const char *name;
+};
+int req_decode_vm_clone(const json_t *body, struct req_vm_clone *out, struct err *e);
+
+/* POST /v1/vms/{name}/snapshots: {tag?} (a name like a VM's; NULL: a
+ * generated one). */
+struct req_vm_snapshot {
+	const char *tag;
+};
+int req_decode_vm_snapshot(const json_t *body, struct req_vm_snapshot *out, struct err *e);
+
 /* POST /v1/vms/{name}/kill: {signal?}; NULL when absent. */
 struct req_vm_kill {
 	const char *signal;

@@ -58,6 +58,29 @@ struct vm_create_req {
 /* progress may be NULL; it receives {"progress": "..."} lines. */
 int vm_create(struct daemon *d, const struct vm_create_req *req, struct stream *progress,
 	      struct store_vm *out, struct err *e);
+/* vm clone (vm_create.c): a new VM named new_name from a stopped or
+ * suspended one (held meanwhile): the same image and settings, copies of
+ * its overlay and work disk (reflinks where the file system has them, else
+ * only their data), and its own id, name, MAC, address, SSH host key and
+ * machine-id. The clone is stopped; a suspended source's memory stays its
+ * own (the clone's disks are as at the suspend). */
+int vm_clone(struct daemon *d, const char *src_name, const char *new_name, struct stream *prog,
+	     struct store_vm *out, struct err *e);
+
+/* Disk checkpoints (vm_snapshot.c) of a stopped or suspended VM, held
+ * while they run: create copies its disks (and a suspended VM's saved
+ * state) under tag (NULL: the UTC time); list gives {"snapshots": [...]};
+ * restore brings them back (the VM is then suspended if the snapshot
+ * holds a state, else stopped); reconcile finishes or drops what a
+ * crash cut short. */
+int vm_snapshot_create(struct daemon *d, const char *name, const char *tag, json_t **out,
+		       struct err *e);
+int vm_snapshot_list(struct daemon *d, const char *name, json_t **out, struct err *e);
+int vm_snapshot_restore(struct daemon *d, const char *name, const char *tag, struct store_vm *out,
+			struct err *e);
+int vm_snapshot_delete(struct daemon *d, const char *name, const char *tag, struct err *e);
+void vm_snapshot_reconcile(struct daemon *d, const struct store_vm *vm);
+
 /* vm start: boots the VM and waits for its guest's ready line (the VM is
  * then "running"); no_wait: returns once the VMM is up ("starting") and a
  * worker waits. A boot that fails (console trouble, VMM gone, boot_timeout)

@@ -410,6 +410,9 @@ void vm_reconcile(struct daemon *d)
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
+		/* A restore cut short first: it decides which disks there are. */
+		if (vms[i].state != VM_STATE_CREATING && vms[i].state != VM_STATE_DELETING)
+			vm_snapshot_reconcile(d, &vms[i]);
 		if (vms[i].state == VM_STATE_STOPPED)
 			reconcile_disk(d, &vms[i]);
 		reconcile_one(d, &vms[i]);

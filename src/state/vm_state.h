@@ -16,7 +16,8 @@
  * through starting as a boot does; a resume that cannot begin (its network
  * could not be set up) returns it to suspended with the state kept. A
  * suspended VM holds no process, so it may be deleted; stopping it
- * discards the saved state.
+ * discards the saved state. A stopped VM becomes suspended when a disk
+ * snapshot restore brings back the state saved with it.
  */
 #ifndef BANGER_STATE_VM_STATE_H
 #define BANGER_STATE_VM_STATE_H
@@ -30,7 +31,7 @@
  * reconfigured offline. */
 #define VM_STATES(X)                                                                    \
 	X(CREATING, "creating", true, VM_TO(STOPPED) | VM_TO(DELETING))                  \
-	X(STOPPED, "stopped", false, VM_TO(STARTING) | VM_TO(DELETING))                  \
+	X(STOPPED, "stopped", false, VM_TO(STARTING) | VM_TO(DELETING) | VM_TO(SUSPENDED)) \
 	X(STARTING, "starting", true,                                                   \
 	  VM_TO(RUNNING) | VM_TO(STOPPING) | VM_TO(STOPPED) | VM_TO(SUSPENDED))           \
 	X(RUNNING, "running", true, VM_TO(STOPPING) | VM_TO(STOPPED) | VM_TO(SUSPENDING)) \
