@@ -21,6 +21,7 @@ pytestmark = pytest.mark.skipif(
     reason=f"no runtime bundle at {RUNTIME}: run `make runtime-bundle`")
 
 NAME = "e2e-two"  # qenv deletes it at the end
+CLONE = "e2e-one"  # the clone: a name qenv deletes too
 
 
 def sha(path):
@@ -120,6 +121,32 @@ def test_cp_both_ways_and_its_errors(qenv, tmp_path):
     assert fetch(env, 18080, "a.txt") == "alpha\n"
     env.banger("vm", "port", "rm", NAME, "18080", check=True)
     assert fetch(env, 18080, "a.txt") is None
+
+    # A disk snapshot, restored after files were changed.
+    env.banger("vm", "stop", NAME, check=True, timeout=180)
+    env.banger("vm", "snapshot", "create", NAME, "base", check=True, timeout=300)
+    env.banger("vm", "start", NAME, check=True, timeout=300)
+    ssh(env, NAME, "sh", "-c", "echo changed > /root/rel.txt; touch /root/new.txt; "
+        "echo x > /etc/banger-snap; sync")
+    env.banger("vm", "stop", NAME, check=True, timeout=180)
+    env.banger("vm", "snapshot", "restore", NAME, "base", check=True, timeout=300)
+    env.banger("vm", "start", NAME, check=True, timeout=300)
+    assert ssh(env, NAME, "cat", "/root/rel.txt") == "alpha"
+    assert ssh(env, NAME, "sh", "-c", "ls /root/new.txt /etc/banger-snap 2>&1 | wc -l; "
+               "test -e /root/new.txt || test -e /etc/banger-snap || echo gone") .endswith("gone")
+
+    # A clone boots alongside its source with its own address, host key
+    # and machine-id, and the source's files.
+    env.banger("vm", "stop", NAME, check=True, timeout=180)
+    env.banger("vm", "clone", NAME, CLONE, check=True, timeout=300)
+    env.banger("vm", "start", NAME, CLONE, check=True, timeout=300)
+    a, b = env.vm(NAME), env.vm(CLONE)
+    assert a["address"] != b["address"] and a["mac"] != b["mac"]
+    assert ssh(env, CLONE, "hostname") == CLONE
+    assert ssh(env, CLONE, "cat", "/root/rel.txt") == "alpha"
+    ident = "cat /etc/machine-id /etc/ssh/ssh_host_ed25519_key.pub"
+    assert ssh(env, NAME, "sh", "-c", ident) != ssh(env, CLONE, "sh", "-c", ident)
+    assert ssh(env, CLONE, "cat", "/etc/machine-id") not in ("", "uninitialized")
 
 
 def serve(env):
