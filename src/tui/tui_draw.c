@@ -22,7 +22,8 @@ enum { PAIR_GREEN = 1, PAIR_YELLOW, PAIR_RED, PAIR_CYAN };
 #define LOG_FULL_BYTES (1 << 20)
 #define LOG_FULL_LINES 5000
 
-#define FOOTER " q:quit ?:help /:filter s:start S:stop z:suspend r:restart d:delete n:new c:ssh l:log"
+/* At most 80 columns: the table must read on an 80x24 terminal. */
+#define FOOTER " q:quit ?:help /:filter s:start S:stop z:susp r:restart d:del n:new c:ssh l:log"
 #define FOOTER_SHORT " q:quit ?:help /:filter s S z r d n c l"
 
 static attr_t pair(const struct tui_ui *ui, short p)
