@@ -185,11 +185,18 @@ static void draw_details(const struct tui_ui *ui, const struct tui_row *r, int y
 		 os);
 	path_line(line[n++], sizeof(line[0]), " dir  ", r->dir);
 	path_line(line[n++], sizeof(line[0]), " log  ", r->console_log);
-	if (r->last_error[0])
+	if (r->last_error[0]) {
 		snprintf(line[n++], sizeof(line[0]), " last error: %s", r->last_error);
-	else
+	} else if (r->state == VM_STATE_SUSPENDED) {
+		char sb[16];
+
+		tui_fmt_bytes(r->state_bytes, sb, sizeof(sb));
+		snprintf(line[n++], sizeof(line[0]), " suspended: %s of saved state (s resumes it)",
+			 sb);
+	} else {
 		snprintf(line[n++], sizeof(line[0]), " last exit: %s",
 			 r->last_exit[0] ? r->last_exit : "-");
+	}
 	for (int i = 0; i < n && i + 1 < h; i++)
 		put(y + 1 + i, 0, COLS,
 		    i == 4 && r->last_error[0] ? pair(ui, PAIR_RED) | A_BOLD : A_NORMAL, line[i]);

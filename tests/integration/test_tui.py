@@ -104,7 +104,8 @@ def test_table_follows_vms_and_keys_start_stop(booted, tui):
     assert env.vm("alpha-one")["state"] == "running"
     # z suspends it, s resumes it.
     t.keys("z")
-    t.wait(state_is("alpha-one", "suspended"), "alpha-one suspended on screen")
+    t.wait(lambda s: state_is("alpha-one", "suspended")(s) and " of saved state (s resumes it)"
+           in s, "alpha-one suspended on screen, with its saved state's size")
     assert env.vm("alpha-one")["state"] == "suspended"
     t.keys("s")
     t.wait(state_is("alpha-one", "running"), "alpha-one resumed on screen")
