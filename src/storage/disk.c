@@ -18,6 +18,24 @@
 #include "util/size.h"
 #include "util/spawn.h"
 
+/* Runs a debugfs -w script on the image at path (the script goes through a
+ * file next to it: a command line would be split on blanks). debugfs
+ * exits 0 whatever its commands did, so callers check what they wrote by
+ * what they read back, not by the exit status. */
+static int run_debugfs(const char *path, const struct buf *script, const char *log_path,
+		       struct err *e)
+{
+	char *cmdfile = xasprintf("%s.debugfs", path);
+	const char *argv[] = {"debugfs", "-w", "-f", cmdfile, path, NULL};
+	int ret = -1;
+
+	if (fs_write_atomic(cmdfile, buf_str(script), script->len, 0600, e) == 0)
+		ret = spawn_check(argv, log_path, e);
+	unlink(cmdfile);
+	free(cmdfile);
+	return ret;
+}
+
 /* mkfs.ext4 -d copies the staging files' owner. When the daemon is not root
  * that is the user, and sshd refuses a root home or authorized_keys owned by
  * someone else: give every staged file to root with debugfs. */
@@ -25,8 +43,6 @@ static int disk_root_owned(const char *path, const char *staging_dir, const char
 			   struct err *e)
 {
 	struct buf script = BUF_INIT;
-	char *cmdfile = xasprintf("%s.debugfs", path);
-	const char *argv[] = {"debugfs", "-w", "-f", cmdfile, path, NULL};
 	int ret = -1;
 	char *const roots[] = {(char *)staging_dir, NULL};
 	size_t skip = strlen(staging_dir);
@@ -47,12 +63,8 @@ static int disk_root_owned(const char *path, const char *staging_dir, const char
 		buf_printf(&script, "sif \"%s\" uid 0\nsif \"%s\" gid 0\n", rel, rel);
 	}
 	fts_close(fts);
-	if (fs_write_atomic(cmdfile, buf_str(&script), script.len, 0600, e) < 0)
-		goto out;
-	ret = spawn_check(argv, log_path, e);
+	ret = run_debugfs(path, &script, log_path, e);
 out:
-	unlink(cmdfile);
-	free(cmdfile);
 	buf_free(&script);
 	return ret;
 }
@@ -268,8 +280,6 @@ int disk_edit(const char *path, const char *const *rm, const struct disk_put *pu
 	      const char *log_path, struct err *e)
 {
 	struct buf script = BUF_INIT;
-	char *cmdfile = xasprintf("%s.debugfs", path);
-	const char *argv[] = {"debugfs", "-w", "-f", cmdfile, path, NULL};
 	int ret = -1;
 
 	for (const char *const *r = rm; r && *r; r++) {
@@ -290,15 +300,8 @@ int disk_edit(const char *path, const char *const *rm, const struct disk_put *pu
 		buf_printf(&script, "rm %s\nwrite %s %s\nsif %s uid 0\nsif %s gid 0\n"
 			   "sif %s mode 0100%o\n", to, put[i].from, to, to, to, to, put[i].mode & 07777);
 	}
-	if (fs_write_atomic(cmdfile, buf_str(&script), script.len, 0600, e) < 0)
-		goto out;
-	/* debugfs exits 0 whatever its commands did; a missing file to rm is
-	 * expected, so the image is checked afterwards by what the caller
-	 * reads back, not by the exit status. */
-	ret = spawn_check(argv, log_path, e);
+	ret = run_debugfs(path, &script, log_path, e); /* an rm of a missing file is fine */
 out:
-	unlink(cmdfile);
-	free(cmdfile);
 	buf_free(&script);
 	return ret;
 }
