@@ -245,3 +245,36 @@ def test_broken_config_fails_but_others_run(denv):
     assert checks["config"]["status"] == "FAIL" and "subnet" in checks["config"]["detail"]
     assert "config.toml" in checks["config"]["fix"]
     assert checks["e2fsprogs"]["status"] == "ok"
+
+
+def test_no_vmm_at_all(denv):
+    denv.write_config(f'firecracker_bin = "{denv.root}/none/firecracker"\n'
+                      f'qemu_bin = "{denv.root}/none/qemu"\nvmm = "auto"\n'
+                      f'runtime_dir = "{denv.bundle}"\n')
+    r, checks = doctor(denv)
+    assert r.returncode == 1, r.stdout
+    assert checks["firecracker"]["status"] == "FAIL", r.stdout
+    assert "Firecracker 1.8" in checks["firecracker"]["fix"]
+    assert checks["qemu"]["status"] == "FAIL"
+    assert "apt-get install qemu-system-x86" in checks["qemu"]["fix"]
+
+
+@pytest.mark.skipif(not shutil.which("qemu-system-x86_64"), reason="QEMU not installed")
+def test_old_firecracker_warns_when_qemu_stands_in(denv):
+    old = denv.root / "old-fc"
+    old.write_text("#!/bin/sh\necho 'Firecracker v1.7.0'\n")
+    old.chmod(0o755)
+    denv.write_config(f'firecracker_bin = "{old}"\nvmm = "auto"\n'
+                      f'runtime_dir = "{denv.bundle}"\n')
+    r, checks = doctor(denv)
+    c = checks["firecracker"]
+    assert c["status"] == "warn" and "1.7.0" in c["detail"], r.stdout
+    assert "banger will use QEMU" in c["detail"]
+    assert checks["qemu"]["status"] == "ok"
+    assert r.returncode == 0, r.stdout
+    # With vmm = "firecracker" nothing stands in: a failure.
+    denv.write_config(f'firecracker_bin = "{old}"\nvmm = "firecracker"\n'
+                      f'runtime_dir = "{denv.bundle}"\n')
+    r, checks = doctor(denv)
+    assert checks["firecracker"]["status"] == "FAIL", r.stdout
+    assert r.returncode == 1
