@@ -18,6 +18,12 @@ if [ ! -f runtime/bundle.json ]; then
 	make runtime-bundle
 fi
 
+say "checking the host (banger doctor)"
+if ! ./banger doctor; then
+	echo "demo: banger doctor found a problem: run the fix: lines above, then make demo again." >&2
+	exit 1
+fi
+
 if command -v firecracker >/dev/null 2>&1 || [ -x runtime/firecracker ]; then
 	if [ -w /dev/kvm ]; then
 		say "VMM: Firecracker"

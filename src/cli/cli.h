@@ -35,6 +35,7 @@ extern const struct cli_cmd cli_vm_port_cmds[];
 extern const struct cli_cmd cli_vm_copy_cmds[];
 extern const struct cli_cmd cli_image_cmds[];
 extern const struct cli_cmd cli_misc_cmds[];
+extern const struct cli_cmd cli_doctor_cmds[];
 
 /* `banger image build` (cmd_image_build.c). */
 int cli_image_build(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,

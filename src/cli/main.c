@@ -14,7 +14,7 @@
 
 static const struct cli_cmd *const tables[] = {
     cli_vm_cmds,    cli_vm_cp_cmds,  cli_vm_port_cmds, cli_vm_copy_cmds,
-    cli_image_cmds, cli_daemon_cmds, cli_misc_cmds,
+    cli_image_cmds, cli_daemon_cmds, cli_misc_cmds, cli_doctor_cmds,
 };
 
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
@@ -145,8 +145,10 @@ static void main_usage(FILE *out)
 		     "Firecracker is not available).\n\ncommands:\n");
 	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
 		fprintf(out, "  %-22s %s\n", groups[g].name, groups[g].summary);
-	for (const struct cli_cmd *c = cli_misc_cmds; c->name; c++)
-		fprintf(out, "  %-22s %s\n", c->name, c->summary);
+	for (size_t t = 0; t < NTABLES; t++)
+		for (const struct cli_cmd *c = tables[t]; c->name; c++)
+			if (!c->group)
+				fprintf(out, "  %-22s %s\n", c->name, c->summary);
 	fprintf(out, "\nRun `banger <command> --help` for details. `banger --version` prints "
 		     "the version.\n");
 }
