@@ -322,7 +322,7 @@ static const struct toolset toolsets[] = {
      DOCTOR_FAIL,
      {"mkfs.ext4", "resize2fs", "e2fsck", "debugfs", "dumpe2fs", NULL}},
     {"network tools", "VM networking (bridge, taps, NAT)", DOCTOR_FAIL, {"ip", "nft", NULL}},
-    {"ssh", "vm ssh", DOCTOR_FAIL, {"ssh", NULL}},
+    {"ssh", "vm ssh, vm cp and the guest clock after a resume", DOCTOR_FAIL, {"ssh", "scp", NULL}},
     {"image build tools", "image build only", DOCTOR_WARN, {"mmdebstrap", "unshare", "tar", NULL}},
 };
 
