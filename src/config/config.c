@@ -20,6 +20,7 @@ struct key {
 	size_t off;
 };
 
+/* clang-format off */
 #define S(k) {#k, KEY_STR, offsetof(struct config, k)}
 #define I(k) {#k, KEY_INT, offsetof(struct config, k)}
 
@@ -34,6 +35,7 @@ static const struct key keys[] = {
 	I(stop_timeout),     I(boot_timeout),        I(default_vcpu),        I(default_memory),
 	S(default_disk_size), S(default_overlay_size),
 };
+/* clang-format on */
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -16,6 +16,7 @@
 #define D VM_STATE_DELETING
 
 /* Every move the daemon makes, written out independently of the table. */
+/* clang-format off */
 static const struct {
 	enum vm_state from, to;
 	const char *why;
@@ -28,6 +29,7 @@ static const struct {
 	{R, S, "VMM exited / found dead"},
 	{P, S, "VMM exited"},
 };
+/* clang-format on */
 
 static int is_allowed(enum vm_state from, enum vm_state to)
 {
