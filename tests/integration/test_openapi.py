@@ -129,6 +129,14 @@ def test_image_answers_match_the_document(booted):
                                      "kernel": str(kernel), "initrd": str(initrd)}, want=409)
     call(env, "POST", "/v1/images/build", {"name": "spec-img"}, want=409)
     call(env, "POST", "/v1/images/build", {"name": "spec-img", "tarball": "x"}, want=400)
+    # A missing file is not_found, for a build (streamed or not) and a register.
+    call(env, "POST", "/v1/images", {"name": "spec-gone", "kernel": str(kernel),
+                                     "rootfs": str(env.images / "missing.ext4")}, want=404)
+    for q in ("", "?stream=1"):
+        err = call(env, "POST", "/v1/images/build" + q,
+                   {"name": "spec-built", "base_rootfs": str(env.images / "missing.ext4")},
+                   want=404)
+        assert "missing.ext4" in err["error"]["message"], err
     assert call(env, "GET", "/v1/images/spec-img", want=200)["vms"] == 0
     call(env, "POST", "/v1/vms", {"name": "uses-img", "image": "spec-img", "no_start": True},
          want=201)
