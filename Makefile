@@ -89,8 +89,8 @@ bench: build
 # `make check`. The C files are git's when in a checkout, else found.
 CLANG_FORMAT ?= clang-format
 CPPCHECK ?= cppcheck
-C_SOURCES = $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]' 2>/dev/null | grep . || \
-	find src tests -name '*.[ch]' | sort)
+C_SOURCES = $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]' 2>/dev/null | grep . || \
+	find src tests bench -name '*.[ch]' | sort)
 .PHONY: format format-check lint
 
 format:

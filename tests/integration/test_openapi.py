@@ -44,6 +44,19 @@ def test_every_daemon_route_is_documented_and_nothing_else():
     assert doc - daemon == set(), "docs/openapi.yaml documents routes the daemon does not have"
 
 
+def test_every_documented_path_is_served_by_the_daemon(env):
+    """Asked with a method no route has, a path the daemon serves is 405
+    and one it does not is 404: each documented path must be the former."""
+    env.banger("daemon", "status", check=True)  # starts it
+    for path in sorted(oc.spec()["paths"]):
+        url = path.replace("{name}", "some-name")
+        status, body = env.api("OPTIONS", url)
+        assert status == 405, f"OPTIONS {url}: {status} {body}"
+        oc.check("OPTIONS", url, status, body)
+    status, body = env.api("OPTIONS", "/v1/not-a-route")
+    assert status == 404, (status, body)
+
+
 def test_request_schemas_are_as_strict_as_the_daemon():
     """Every body schema refuses unknown fields, as req_decode.c does."""
     schemas = oc.spec()["components"]["schemas"]
