@@ -30,6 +30,9 @@ struct cli_cmd {
 
 extern const struct cli_cmd cli_daemon_cmds[];
 extern const struct cli_cmd cli_vm_cmds[];
+extern const struct cli_cmd cli_vm_cp_cmds[];
+extern const struct cli_cmd cli_vm_port_cmds[];
+extern const struct cli_cmd cli_vm_copy_cmds[];
 extern const struct cli_cmd cli_image_cmds[];
 extern const struct cli_cmd cli_misc_cmds[];
 

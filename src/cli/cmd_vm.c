@@ -44,8 +44,17 @@ static void print_state_line(const char *name, json_t *vm)
 	printf("%s: %s", name, cli_str(vm, "state"));
 	if (cli_str(vm, "address")[0])
 		printf(", %s", cli_str(vm, "address"));
-	if (st == VM_STATE_RUNNING && cli_int(vm, "ready_ms") > 0)
+	if (st == VM_STATE_RUNNING && cli_int(vm, "ready_ms") > 0 &&
+	    strncmp(cli_str(vm, "resume_note"), "resumed", 7) == 0)
+		printf(" (resumed in %.1f s)", (double)cli_int(vm, "ready_ms") / 1000.0);
+	else if (st == VM_STATE_RUNNING && cli_int(vm, "ready_ms") > 0)
 		printf(" (ready in %.1f s)", (double)cli_int(vm, "ready_ms") / 1000.0);
+	else if (st == VM_STATE_SUSPENDED) {
+		char size[32];
+
+		cli_fmt_bytes(cli_int(vm, "state_bytes"), size, sizeof(size));
+		printf(" (%s of saved state: banger vm start %s resumes it)", size, name);
+	}
 	else if (st == VM_STATE_STARTING)
 		printf(" (the guest is booting: banger vm show %s)", name);
 	printf("\n");
@@ -76,9 +85,11 @@ static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 	    {"no-wait", no_argument, 0, 'W'},
 	    {"vmm", required_argument, 0, 'v'},
 	    {"json", no_argument, 0, 'j'},
+	    {"publish", required_argument, 0, 'p'},
+	    {"suspend-on-stop", no_argument, 0, 'Z'},
 	    {0, 0, 0, 0},
 	};
-	json_t *body = json_object(), *result = NULL;
+	json_t *body = json_object(), *result = NULL, *publish = json_array();
 	int o, json = 0, ret = -1;
 
 	optind = 1;
@@ -128,6 +139,12 @@ static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 		case 'j':
 			json = 1;
 			break;
+		case 'p':
+			json_array_append_new(publish, json_string(optarg));
+			break;
+		case 'Z':
+			json_object_set_new(body, "suspend_on_stop", json_true());
+			break;
 		default:
 			cli_usage_error(cmd, e, "unknown option %s", argv[optind - 1]);
 			goto out;
@@ -138,6 +155,8 @@ static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 				argv[optind]);
 		goto out;
 	}
+	if (json_array_size(publish))
+		json_object_set(body, "publish", publish);
 	if (cli_stream_request(c, "/v1/vms?stream=1", body, &result, e) < 0)
 		goto out;
 	if (json)
@@ -147,6 +166,7 @@ static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 	ret = 0;
 out:
 	json_decref(body);
+	json_decref(publish);
 	json_decref(result);
 	return ret;
 }
@@ -252,7 +272,10 @@ static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	show_line("name", cli_str(vm, "name"));
 	show_line("id", cli_str(vm, "id"));
 	show_line("state", cli_str(vm, "state"));
-	if (cli_int(vm, "ready_ms") > 0) {
+	if (cli_int(vm, "ready_ms") > 0 && strncmp(cli_str(vm, "resume_note"), "resumed", 7) == 0) {
+		snprintf(buf, sizeof(buf), "resumed in %.1f s", (double)cli_int(vm, "ready_ms") / 1000.0);
+		show_line("boot", buf);
+	} else if (cli_int(vm, "ready_ms") > 0) {
 		snprintf(buf, sizeof(buf), "ready in %.1f s (the guest's own figure: %.2f s)",
 			 (double)cli_int(vm, "ready_ms") / 1000.0,
 			 (double)cli_int(vm, "guest_ready_ms") / 1000.0);
@@ -270,6 +293,24 @@ static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	show_line("dns name", cli_str(vm, "dns_name"));
 	show_line("mac", cli_str(vm, "mac"));
 	show_line("nat", json_is_true(json_object_get(vm, "nat")) ? "on" : "off");
+	{
+		json_t *ports = json_object_get(vm, "ports"), *p;
+		struct buf pb = BUF_INIT;
+		size_t i;
+
+		json_array_foreach(ports, i, p)
+			buf_printf(&pb, "%s%s", i ? ", " : "", json_string_value(p));
+		show_line("ports", buf_str(&pb));
+		buf_free(&pb);
+	}
+	show_line("on stop", json_is_true(json_object_get(vm, "suspend_on_stop")) ? "suspend"
+										   : "shut down");
+	if (cli_int(vm, "state_bytes") > 0) {
+		cli_fmt_bytes(cli_int(vm, "state_bytes"), a, sizeof(a));
+		snprintf(buf, sizeof(buf), "%s (memory and devices; vm start resumes)", a);
+		show_line("saved state", buf);
+	}
+	show_line("last start", cli_str(vm, "resume_note"));
 	if (cli_int(vm, "pid")) {
 		snprintf(buf, sizeof(buf), "%lld", cli_int(vm, "pid"));
 		show_line("pid", buf);
@@ -349,7 +390,7 @@ static int check_opts(const struct cli_cmd *cmd, int argc, char **argv, const ch
 static int cmd_power(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	static const char *const none[] = {NULL}, *const wait[] = {"--no-wait", NULL};
-	int boots = strcmp(cmd->name, "stop") != 0;
+	int boots = strcmp(cmd->name, "stop") != 0 && strcmp(cmd->name, "suspend") != 0;
 	json_t *body = NULL;
 	char suffix[32];
 	int ret;
@@ -419,13 +460,18 @@ static int cmd_set(struct cli *c, const struct cli_cmd *cmd, int argc, char **ar
 	const char *name = NULL;
 	struct client *cl;
 	char *p = NULL;
-	int ret = -1;
+	int ret = -1, force = 0;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
 		if (!strcmp(a, "--nat") || !strcmp(a, "--no-nat")) {
 			json_object_set_new(body, "nat", json_boolean(!strcmp(a, "--nat")));
+		} else if (!strcmp(a, "--suspend-on-stop") || !strcmp(a, "--no-suspend-on-stop")) {
+			json_object_set_new(body, "suspend_on_stop",
+					    json_boolean(!strcmp(a, "--suspend-on-stop")));
+		} else if (!strcmp(a, "--force")) {
+			force = 1;
 		} else if (!strcmp(a, "--memory") || !strcmp(a, "--vcpu") ||
 			   !strcmp(a, "--disk-size")) {
 			char *end;
@@ -464,14 +510,17 @@ static int cmd_set(struct cli *c, const struct cli_cmd *cmd, int argc, char **ar
 		cli_usage_error(cmd, e, "nothing to change");
 		goto out;
 	}
+	if (force)
+		json_object_set_new(body, "force", json_true());
 	if (!(cl = cli_client(c, e)))
 		goto out;
 	p = vm_path(name, "");
 	if (client_call(cl, "PATCH", p, body, &vm, e) < 0)
 		goto out;
-	printf("%s: updated (vcpu %lld, memory %lld MiB, disk %lld bytes, nat %s)\n", name,
-	       cli_int(vm, "vcpu"), cli_int(vm, "memory_mib"), cli_int(vm, "disk_size"),
-	       json_is_true(json_object_get(vm, "nat")) ? "on" : "off");
+	printf("%s: updated (vcpu %lld, memory %lld MiB, disk %lld bytes, nat %s, on stop: %s)\n",
+	       name, cli_int(vm, "vcpu"), cli_int(vm, "memory_mib"), cli_int(vm, "disk_size"),
+	       json_is_true(json_object_get(vm, "nat")) ? "on" : "off",
+	       json_is_true(json_object_get(vm, "suspend_on_stop")) ? "suspend" : "shut down");
 	ret = 0;
 out:
 	free(p);
@@ -627,7 +676,8 @@ static int cmd_stats(struct cli *c, const struct cli_cmd *cmd, int argc, char **
 const struct cli_cmd cli_vm_cmds[] = {
     {"vm", "create",
      "[--name N] [--image I] [--vcpu N] [--memory MiB] [--disk-size SIZE] [--nat] [--no-start] "
-     "[--no-wait] [--vmm auto|firecracker|qemu] [--json]",
+     "[--no-wait] [--vmm auto|firecracker|qemu] [--publish [ADDR:]HOST:GUEST]... "
+     "[--suspend-on-stop] [--json]",
      "create a VM, boot it and wait until its guest is ready",
      "  --name N          DNS-label name (default: a generated adjective-animal)\n"
      "  --image I         base image (default: \"default\", the runtime bundle's)\n"
@@ -636,6 +686,9 @@ const struct cli_cmd cli_vm_cmds[] = {
      "  --disk-size SIZE  work disk at /root, e.g. 16G (default 16G)\n"
      "  --nat             give the VM outbound internet access through the host\n"
      "  --no-start        create the disks but do not boot\n"
+     "  --publish [ADDR:]HOST:GUEST  forward host port HOST (on 127.0.0.1, or ADDR) to\n"
+     "                    port GUEST of the VM while it runs; repeatable\n"
+     "  --suspend-on-stop vm stop suspends this VM instead of shutting it down\n"
      "  --no-wait         return once the VMM is up (state starting), not when the guest\n"
      "                    is ready; boot_timeout still applies in the background\n"
      "  --vmm V           auto (default), firecracker or qemu\n"
@@ -648,18 +701,26 @@ const struct cli_cmd cli_vm_cmds[] = {
      "  --no-wait  return once the VMM is up (state starting)\n", cmd_power},
     {"vm", "stop", "NAME...", "shut VMs down (ctrl-alt-del, then SIGTERM, then SIGKILL)", NULL,
      cmd_power},
+    {"vm", "suspend", "NAME...",
+     "save VMs' memory and devices to disk and end their VMMs (vm start resumes them)", NULL,
+     cmd_power},
     {"vm", "restart", "[--no-wait] NAME...", "stop and start VMs",
      "  --no-wait  return once the VMM is up (state starting)\n", cmd_power},
     {"vm", "kill", "[--signal SIG] NAME...", "send a signal to VMs' VMM processes",
      "  --signal SIG  TERM, KILL (default), INT, QUIT, HUP, USR1, USR2, ...\n", cmd_kill},
     {"vm", "delete", "[--force] NAME...", "delete VMs and all their files",
      "  --force  stop a running VM first\n", cmd_delete},
-    {"vm", "set", "NAME [--memory MiB] [--vcpu N] [--disk-size SIZE] [--nat|--no-nat]",
+    {"vm", "set",
+     "NAME [--memory MiB] [--vcpu N] [--disk-size SIZE] [--nat|--no-nat] "
+     "[--suspend-on-stop|--no-suspend-on-stop] [--force]",
      "change a VM's settings (memory, vCPU and disk while stopped)",
      "  --memory MiB      memory in MiB\n"
      "  --vcpu N          virtual CPUs\n"
      "  --disk-size SIZE  grow the work disk (shrinking is refused)\n"
-     "  --nat, --no-nat   turn NAT on or off (also while running)\n",
+     "  --nat, --no-nat   turn NAT on or off (also while running)\n"
+     "  --suspend-on-stop, --no-suspend-on-stop  whether vm stop suspends the VM\n"
+     "  --force           a suspended VM: discard its saved state to change memory, vCPU\n"
+     "                    or disk (the processes running in it are lost)\n",
      cmd_set},
     {"vm", "ssh", "NAME [-- COMMAND...]", "open a shell (or run a command) in a VM over SSH", NULL,
      cmd_ssh},

@@ -12,8 +12,10 @@
 #include "util/buf.h"
 #include "util/size.h"
 
-static const struct cli_cmd *const tables[] = {cli_vm_cmds, cli_image_cmds, cli_daemon_cmds,
-					       cli_misc_cmds};
+static const struct cli_cmd *const tables[] = {
+    cli_vm_cmds,    cli_vm_cp_cmds,  cli_vm_port_cmds, cli_vm_copy_cmds,
+    cli_image_cmds, cli_daemon_cmds, cli_misc_cmds,
+};
 
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 

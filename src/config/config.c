@@ -12,7 +12,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 
-enum key_type { KEY_STR, KEY_INT };
+enum key_type { KEY_STR, KEY_INT, KEY_BOOL }; /* a bool is a long long 0 or 1 */
 
 struct key {
 	const char *name;
@@ -23,6 +23,7 @@ struct key {
 /* clang-format off */
 #define S(k) {#k, KEY_STR, offsetof(struct config, k)}
 #define I(k) {#k, KEY_INT, offsetof(struct config, k)}
+#define B(k) {#k, KEY_BOOL, offsetof(struct config, k)}
 
 static const struct key keys[] = {
 	S(log_level),        S(runtime_dir),         S(firecracker_bin),
@@ -33,7 +34,7 @@ static const struct key keys[] = {
 	S(qemu_bin),         S(qemu_accel),          S(bridge_name),
 	S(subnet),           S(netd_path),           I(dns_port),
 	I(stop_timeout),     I(boot_timeout),        I(default_vcpu),        I(default_memory),
-	S(default_disk_size), S(default_overlay_size),
+	S(default_disk_size), S(default_overlay_size), B(suspend_on_stop),
 };
 /* clang-format on */
 
@@ -140,10 +141,11 @@ int config_parse(struct config *cfg, const char *name, const char *text, size_t 
 			err_hint(e, "valid keys are listed in the README (\"Configuration\")");
 			goto out;
 		}
-		want = key->type == KEY_STR ? TOML_STRING : TOML_INTEGER;
+		want = key->type == KEY_STR ? TOML_STRING : key->type == KEY_BOOL ? TOML_BOOL
+										   : TOML_INTEGER;
 		if (toml_type(v) != want) {
 			err_set(e, ERR_INVALID, "%s:%d: %s must be %s %s, not %s", name, toml_line(v), k,
-				want == TOML_STRING ? "a" : "an", toml_type_name(want),
+				want == TOML_INTEGER ? "an" : "a", toml_type_name(want),
 				toml_type_name(toml_type(v)));
 			goto out;
 		}
@@ -154,6 +156,8 @@ int config_parse(struct config *cfg, const char *name, const char *text, size_t 
 				goto out;
 			}
 			set_str(str_field(cfg, key), toml_string(v));
+		} else if (key->type == KEY_BOOL) {
+			*int_field(cfg, key) = toml_bool(v) ? 1 : 0;
 		} else {
 			*int_field(cfg, key) = toml_integer(v);
 		}
@@ -182,6 +186,15 @@ static int apply_env(struct config *cfg, struct err *e)
 			continue;
 		if (keys[i].type == KEY_STR) {
 			set_str(str_field(cfg, &keys[i]), v);
+		} else if (keys[i].type == KEY_BOOL) {
+			if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+				*int_field(cfg, &keys[i]) = 1;
+			else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+				*int_field(cfg, &keys[i]) = 0;
+			else
+				return err_set(e, ERR_INVALID,
+					       "%s must be true or false (or 1 or 0), not \"%s\"", var,
+					       ERR_Q(v));
 		} else {
 			char *end;
 			long long x = strtoll(v, &end, 10);

@@ -41,6 +41,7 @@ struct config {
 	long long default_memory;  /* MiB */
 	char *default_disk_size;   /* work disk, e.g. "16G" */
 	char *default_overlay_size;
+	long long suspend_on_stop; /* bool: new VMs' vm stop suspends */
 };
 
 struct paths {

@@ -35,6 +35,7 @@
 #include "daemon/vm_bin.h"
 #include "daemon/vm_net.h"
 #include "daemon/vm_usage.h"
+#include "daemon/portfwd.h"
 #include "daemon/workers.h"
 #include "image/image_tree.h"
 #include "util/buf.h"
@@ -250,7 +251,12 @@ int main(int argc, char **argv)
 		log_warn(d.log, "networking unavailable", LF_S("error", e.msg), LF_S("hint", e.hint));
 	err_clear(&e);
 	image_register_default(&d);
+	if (portfwd_start(&d.ports, d.log, &e) < 0) {
+		log_warn(d.log, "published ports unavailable", LF_S("error", e.msg));
+		err_clear(&e);
+	}
 	vm_reconcile(&d);
+	vm_ports_sync_all(&d);
 	mapdns_publish(&d);
 	image_tree_reconcile(d.store, d.paths.images_dir, d.log);
 	if (vm_usage_start(&d, &e) < 0)
@@ -277,6 +283,8 @@ out:
 	if (drain(&d, srv) < 0)
 		abandon(&d);
 	server_stop(srv);
+	portfwd_stop(d.ports);
+	d.ports = NULL;
 	sup_stop(&d);
 	events_done(&d);
 	vmnet_done(&d);

@@ -10,7 +10,7 @@
 #include "util/buf.h"
 #include "util/size.h"
 
-enum field_kind { F_STRING, F_INT, F_BOOL };
+enum field_kind { F_STRING, F_INT, F_BOOL, F_STRINGS /* array of strings: the json_t * */ };
 
 /* No string field needs more than a path can have (PATH_MAX). */
 #define REQ_STRING_MAX 4096
@@ -46,6 +46,8 @@ static const struct field vm_create_fields[] = {
     {"nat", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, nat)},
     {"no_start", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, no_start)},
     {"no_wait", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, no_wait)},
+    {"suspend_on_stop", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, suspend_on_stop)},
+    {"publish", F_STRINGS, C_NONE, 0, offsetof(struct vm_create_req, publish)},
     {NULL, F_STRING, C_NONE, 0, 0},
 };
 
@@ -59,6 +61,23 @@ static const struct field vm_set_fields[] = {
     {"memory_mib", F_INT, C_COUNT, 0, offsetof(struct vm_set_req, memory_mib)},
     {"disk_size", F_STRING, C_SIZE, 0, offsetof(struct vm_set_req, disk_size)},
     {"nat", F_BOOL, C_NONE, 0, offsetof(struct vm_set_req, nat)},
+    {"suspend_on_stop", F_BOOL, C_NONE, 0, offsetof(struct vm_set_req, suspend_on_stop)},
+    {"force", F_BOOL, C_NONE, 0, offsetof(struct vm_set_req, force)},
+    {NULL, F_STRING, C_NONE, 0, 0},
+};
+
+static const struct field vm_port_fields[] = {
+    {"spec", F_STRING, C_NONE, 1, offsetof(struct req_vm_port, spec)},
+    {NULL, F_STRING, C_NONE, 0, 0},
+};
+
+static const struct field vm_clone_fields[] = {
+    {"name", F_STRING, C_VM_NAME, 1, offsetof(struct req_vm_clone, name)},
+    {NULL, F_STRING, C_NONE, 0, 0},
+};
+
+static const struct field vm_snapshot_fields[] = {
+    {"tag", F_STRING, C_VM_NAME, 0, offsetof(struct req_vm_snapshot, tag)},
     {NULL, F_STRING, C_NONE, 0, 0},
 };
 
@@ -238,14 +257,28 @@ static int check_value(const struct field *f, const json_t *v, struct err *e)
 static int store_value(const struct field *f, const json_t *v, char *out, struct err *e)
 {
 	static const char *const want[] = {
-	    [F_STRING] = "a string", [F_INT] = "an integer", [F_BOOL] = "true or false"};
+	    [F_STRING] = "a string", [F_INT] = "an integer", [F_BOOL] = "true or false",
+	    [F_STRINGS] = "an array of strings"};
 	int ok = (f->kind == F_STRING && json_is_string(v)) ||
 		 (f->kind == F_INT && json_is_integer(v)) ||
-		 (f->kind == F_BOOL && json_is_boolean(v));
+		 (f->kind == F_BOOL && json_is_boolean(v)) ||
+		 (f->kind == F_STRINGS && json_is_array(v) && json_array_size(v) <= 64);
 
 	if (!ok)
 		return err_set(e, ERR_INVALID, "field \"%s\" must be %s, got %s", f->name,
 			       want[f->kind], type_name(v));
+	if (f->kind == F_STRINGS) {
+		size_t i;
+		json_t *x;
+
+		json_array_foreach(v, i, x) {
+			if (!json_is_string(x) || json_string_length(x) > 64)
+				return err_set(e, ERR_INVALID, "field \"%s\" must be an array of short "
+					       "strings; item %zu is %s", f->name, i, type_name(x));
+		}
+		memcpy(out + f->off, &v, sizeof(v));
+		return 0;
+	}
 	if (f->kind == F_STRING && json_string_length(v) > REQ_STRING_MAX)
 		return err_set(e, ERR_INVALID, "field \"%s\" is too long: %zu bytes, at most %d",
 			       f->name, json_string_length(v), REQ_STRING_MAX);
@@ -295,6 +328,7 @@ static int decode(const json_t *body, const struct field *fields, void *out, str
 int req_decode_vm_create(const json_t *body, struct vm_create_req *out, struct err *e)
 {
 	memset(out, 0, sizeof(*out));
+	out->suspend_on_stop = -1;
 	return decode(body, vm_create_fields, out, e);
 }
 
@@ -308,6 +342,7 @@ int req_decode_vm_set(const json_t *body, struct vm_set_req *out, struct err *e)
 {
 	memset(out, 0, sizeof(*out));
 	out->nat = -1;
+	out->suspend_on_stop = -1;
 	return decode(body, vm_set_fields, out, e);
 }
 
@@ -315,6 +350,24 @@ int req_decode_vm_kill(const json_t *body, struct req_vm_kill *out, struct err *
 {
 	memset(out, 0, sizeof(*out));
 	return decode(body, vm_kill_fields, out, e);
+}
+
+int req_decode_vm_port(const json_t *body, struct req_vm_port *out, struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	return decode(body, vm_port_fields, out, e);
+}
+
+int req_decode_vm_clone(const json_t *body, struct req_vm_clone *out, struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	return decode(body, vm_clone_fields, out, e);
+}
+
+int req_decode_vm_snapshot(const json_t *body, struct req_vm_snapshot *out, struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	return decode(body, vm_snapshot_fields, out, e);
 }
 
 int req_decode_none(const json_t *body, struct err *e)

@@ -36,12 +36,34 @@ int req_decode_body(const char *text, size_t len, json_t **out, struct err *e);
 int req_decode_name(const char *raw, size_t len, const char *what, char **out, struct err *e);
 
 /* POST /v1/vms: {name?, image?, vcpu?, memory_mib?, disk_size?, vmm?, nat?,
- * no_start?, no_wait?}. */
+ * no_start?, no_wait?, suspend_on_stop?, publish?}; out->suspend_on_stop is
+ * -1 when absent (the config's default); publish is the body's array of
+ * strings (borrowed), NULL when absent. */
 int req_decode_vm_create(const json_t *body, struct vm_create_req *out, struct err *e);
 
-/* PATCH /v1/vms/{name}: {vcpu?, memory_mib?, disk_size?, nat?}; out->nat is
- * -1 when absent. */
+/* PATCH /v1/vms/{name}: {vcpu?, memory_mib?, disk_size?, nat?,
+ * suspend_on_stop?, force?}; out->nat and out->suspend_on_stop are -1 when
+ * absent. */
 int req_decode_vm_set(const json_t *body, struct vm_set_req *out, struct err *e);
+
+/* POST /v1/vms/{name}/ports: {spec} ("[ADDR:]HOSTPORT:GUESTPORT"). */
+struct req_vm_port {
+	const char *spec;
+};
+int req_decode_vm_port(const json_t *body, struct req_vm_port *out, struct err *e);
+
+/* POST /v1/vms/{name}/clone: {name} of the new VM. */
+struct req_vm_clone {
+	const char *name;
+};
+int req_decode_vm_clone(const json_t *body, struct req_vm_clone *out, struct err *e);
+
+/* POST /v1/vms/{name}/snapshots: {tag?} (a name like a VM's; NULL: a
+ * generated one). */
+struct req_vm_snapshot {
+	const char *tag;
+};
+int req_decode_vm_snapshot(const json_t *body, struct req_vm_snapshot *out, struct err *e);
 
 /* POST /v1/vms/{name}/kill: {signal?}; NULL when absent. */
 struct req_vm_kill {

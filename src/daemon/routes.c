@@ -179,6 +179,111 @@ HANDLER(vm_stop_h)
 	return power(d, r, out, vm_stop, e);
 }
 
+HANDLER(vm_suspend_h)
+{
+	UNUSED_ARGS;
+	return power(d, r, out, vm_suspend, e);
+}
+
+HANDLER(vm_port_add_h)
+{
+	struct req_vm_port req;
+	struct store_vm vm;
+
+	UNUSED_ARGS;
+	if (req_decode_vm_port(r->body, &req, e) < 0 || vm_port_add(d, r->arg, req.spec, &vm, e) < 0)
+		return -1;
+	*out = vm_to_json(d, &vm);
+	return 0;
+}
+
+HANDLER(vm_port_rm_h)
+{
+	const char *port = request_query(r, "port");
+	struct store_vm vm;
+
+	UNUSED_ARGS;
+	if (req_decode_none(r->body, e) < 0)
+		return -1;
+	if (!port || !port[0]) {
+		err_set(e, ERR_INVALID, "which port? give ?port=[ADDR:]HOSTPORT");
+		return -1;
+	}
+	if (vm_port_rm(d, r->arg, port, &vm, e) < 0)
+		return -1;
+	*out = vm_to_json(d, &vm);
+	return 0;
+}
+
+HANDLER(vm_clone_h)
+{
+	struct req_vm_clone req;
+	struct store_vm vm;
+
+	UNUSED_ARGS;
+	if (req_decode_vm_clone(r->body, &req, e) < 0 ||
+	    vm_clone(d, r->arg, req.name, NULL, &vm, e) < 0)
+		return -1;
+	*status = 201;
+	*out = vm_to_json(d, &vm);
+	return 0;
+}
+
+HANDLER(vm_snapshot_create_h)
+{
+	struct req_vm_snapshot req;
+
+	UNUSED_ARGS;
+	if (req_decode_vm_snapshot(r->body, &req, e) < 0 ||
+	    vm_snapshot_create(d, r->arg, req.tag, out, e) < 0)
+		return -1;
+	*status = 201;
+	return 0;
+}
+
+HANDLER(vm_snapshot_list_h)
+{
+	UNUSED_ARGS;
+	return vm_snapshot_list(d, r->arg, out, e);
+}
+
+/* ?tag=TAG names the snapshot (a path segment only takes VM and image names). */
+static const char *snapshot_tag(const struct request *r, struct err *e)
+{
+	const char *tag = request_query(r, "tag");
+
+	if (!tag || !tag[0]) {
+		err_set(e, ERR_INVALID, "which snapshot? give ?tag=TAG");
+		return NULL;
+	}
+	return tag;
+}
+
+HANDLER(vm_snapshot_restore_h)
+{
+	const char *tag;
+	struct store_vm vm;
+
+	UNUSED_ARGS;
+	if (req_decode_none(r->body, e) < 0 || !(tag = snapshot_tag(r, e)) ||
+	    vm_snapshot_restore(d, r->arg, tag, &vm, e) < 0)
+		return -1;
+	*out = vm_to_json(d, &vm);
+	return 0;
+}
+
+HANDLER(vm_snapshot_delete_h)
+{
+	const char *tag;
+
+	UNUSED_ARGS;
+	if (req_decode_none(r->body, e) < 0 || !(tag = snapshot_tag(r, e)) ||
+	    vm_snapshot_delete(d, r->arg, tag, e) < 0)
+		return -1;
+	*out = json_pack("{s:b}", "deleted", 1);
+	return 0;
+}
+
 HANDLER(vm_restart_h)
 {
 	UNUSED_ARGS;
@@ -306,6 +411,14 @@ const struct route routes[] = {
 	{"POST", "/v1/vms/{VM}/start", vm_start_h},
 	{"POST", "/v1/vms/{VM}/stop", vm_stop_h},
 	{"POST", "/v1/vms/{VM}/restart", vm_restart_h},
+	{"POST", "/v1/vms/{VM}/suspend", vm_suspend_h},
+	{"POST", "/v1/vms/{VM}/ports", vm_port_add_h},
+	{"POST", "/v1/vms/{VM}/clone", vm_clone_h},
+	{"GET", "/v1/vms/{VM}/snapshots", vm_snapshot_list_h},
+	{"POST", "/v1/vms/{VM}/snapshots", vm_snapshot_create_h},
+	{"POST", "/v1/vms/{VM}/snapshots/restore", vm_snapshot_restore_h},
+	{"DELETE", "/v1/vms/{VM}/snapshots", vm_snapshot_delete_h},
+	{"DELETE", "/v1/vms/{VM}/ports", vm_port_rm_h},
 	{"POST", "/v1/vms/{VM}/kill", vm_kill_h},
 	{"GET", "/v1/vms/{VM}/stats", vm_stats_h},
 	{"GET", "/v1/images", image_list},

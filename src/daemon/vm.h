@@ -32,6 +32,12 @@ struct vm_files {
 	char metrics[600];
 	char host_key[600];
 	char api_sock[108];
+	/* Saved guest state (vm_suspend.c): complete only under its final
+	 * name; written as suspend.tmp, renamed suspend.used while a resume
+	 * consumes it. */
+	char suspend[600];
+	char suspend_tmp[600];
+	char suspend_used[600];
 };
 
 void vm_files_get(const struct daemon *d, const struct store_vm *vm, struct vm_files *f);
@@ -45,11 +51,36 @@ struct vm_create_req {
 	int nat;
 	int no_start;
 	int no_wait; /* return once the VMM is up (the VM is "starting") */
+	int suspend_on_stop; /* -1: config default */
+	const json_t *publish; /* array of "[ADDR:]HOST:GUEST" strings, or NULL */
 };
 
 /* progress may be NULL; it receives {"progress": "..."} lines. */
 int vm_create(struct daemon *d, const struct vm_create_req *req, struct stream *progress,
 	      struct store_vm *out, struct err *e);
+/* vm clone (vm_create.c): a new VM named new_name from a stopped or
+ * suspended one (held meanwhile): the same image and settings, copies of
+ * its overlay and work disk (reflinks where the file system has them, else
+ * only their data), and its own id, name, MAC, address, SSH host key and
+ * machine-id. The clone is stopped; a suspended source's memory stays its
+ * own (the clone's disks are as at the suspend). */
+int vm_clone(struct daemon *d, const char *src_name, const char *new_name, struct stream *prog,
+	     struct store_vm *out, struct err *e);
+
+/* Disk checkpoints (vm_snapshot.c) of a stopped or suspended VM, held
+ * while they run: create copies its disks (and a suspended VM's saved
+ * state) under tag (NULL: the UTC time); list gives {"snapshots": [...]};
+ * restore brings them back (the VM is then suspended if the snapshot
+ * holds a state, else stopped); reconcile finishes or drops what a
+ * crash cut short. */
+int vm_snapshot_create(struct daemon *d, const char *name, const char *tag, json_t **out,
+		       struct err *e);
+int vm_snapshot_list(struct daemon *d, const char *name, json_t **out, struct err *e);
+int vm_snapshot_restore(struct daemon *d, const char *name, const char *tag, struct store_vm *out,
+			struct err *e);
+int vm_snapshot_delete(struct daemon *d, const char *name, const char *tag, struct err *e);
+void vm_snapshot_reconcile(struct daemon *d, const struct store_vm *vm);
+
 /* vm start: boots the VM and waits for its guest's ready line (the VM is
  * then "running"); no_wait: returns once the VMM is up ("starting") and a
  * worker waits. A boot that fails (console trouble, VMM gone, boot_timeout)
@@ -57,7 +88,11 @@ int vm_create(struct daemon *d, const struct vm_create_req *req, struct stream *
  * last lines. A VM already starting is waited for (not started twice). */
 int vm_start(struct daemon *d, const char *name, int no_wait, struct store_vm *out,
 	     struct err *e);
+/* vm stop: a running VM shuts down (or, set to suspend_on_stop, is
+ * suspended); a suspended one loses its saved state. vm_halt always shuts
+ * down (restart, delete). */
 int vm_stop(struct daemon *d, const char *name, struct store_vm *out, struct err *e);
+int vm_halt(struct daemon *d, const char *name, struct store_vm *out, struct err *e);
 int vm_restart(struct daemon *d, const char *name, int no_wait, struct store_vm *out,
 	       struct err *e);
 int vm_kill(struct daemon *d, const char *name, int sig, struct store_vm *out, struct err *e);
@@ -67,6 +102,8 @@ struct vm_set_req {
 	long long vcpu, memory_mib; /* 0: unchanged */
 	const char *disk_size;      /* NULL: unchanged */
 	int nat;                    /* -1: unchanged */
+	int suspend_on_stop;        /* -1: unchanged */
+	int force; /* a suspended VM: discard its saved state to apply the change */
 };
 int vm_set(struct daemon *d, const char *name, const struct vm_set_req *req, struct store_vm *out,
 	   struct err *e);
@@ -111,6 +148,7 @@ struct vm_exit {
 	long long pid;
 	char last_exit[256];
 	char last_error[1024];
+	int suspended; /* a resume that could not begin: its saved state is kept */
 };
 int vm_exit_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e);
 /* Keeps an exit the database refused, to retry before the next write of
@@ -176,6 +214,55 @@ json_t *vm_to_json(struct daemon *d, const struct store_vm *vm);
  * text appended to out (object keys in strcmp order): disk usage as last
  * measured (vm_usage.h). Same d->lock rule. */
 int vm_list_text(struct daemon *d, struct buf *out, struct err *e);
+
+/* vm suspend (vm_suspend.c): saves the running guest's state into the VM's
+ * directory, ends its VMM and releases its tap; the VM is "suspended". A
+ * suspended VM is success at once. A save that fails lets the guest run on
+ * (still "running") and says why. */
+int vm_suspend(struct daemon *d, const char *name, struct store_vm *out, struct err *e);
+
+/* The start of a suspended VM (called by boot with the VM "starting" and
+ * its network up): resumes it from its saved state when that is usable.
+ * 1: resumed, *p is the new VMM (the state is consumed: renamed
+ * suspend.used, for vm_resume_done to remove); 0: nothing to resume, or
+ * the state was unusable and is discarded (note says why, "" when there
+ * was none): boot cold. */
+int vm_resume_begin(struct daemon *d, const struct store_vm *vm, const struct vmm_config *c,
+		    struct vmm_proc *p, char *note, size_t note_len);
+/* After a resume was recorded: removes the consumed state, and starts a
+ * worker that sets the guest's clock (it stood still while suspended) over
+ * SSH. Logs, never fails. */
+void vm_resume_done(struct daemon *d, const struct store_vm *vm);
+
+/* Discards the saved state of a suspended VM named name: it becomes
+ * stopped (the next start boots cold). Nothing happens to a VM in another
+ * state. Used by vm stop and vm set --force. */
+int vm_discard_state(struct daemon *d, const char *name, struct err *e);
+
+/* Reconcile of a VM found suspending or suspended, or with leftover state
+ * files (vm_suspend.c). 1 when it handled the VM. */
+int vm_suspend_reconcile(struct daemon *d, struct store_vm *vm);
+
+/* The VMM configuration of a VM as a start uses it. args holds the boot
+ * arguments (buf_free it); bin and tap must outlive c. */
+void vm_vmm_config(struct daemon *d, const struct store_vm *vm, const struct store_image *img,
+		   const struct vm_files *f, struct buf *args, char *bin, const char *tap,
+		   struct vmm_config *c);
+
+/* Published ports (vm_ports.c). check: the record list `list` clashes with
+ * no other VM's (d->lock held). join: a request's array of specs as a
+ * record list. sync: the VM's forwards follow its state (open while it
+ * runs) and its list; called with every published change. port_add/rm:
+ * `vm port add NAME SPEC` (a running VM's forward opens now, or the add is
+ * refused), `vm port rm NAME [ADDR:]HOSTPORT`. */
+int vm_ports_check_locked(struct daemon *d, const char *vm_id, const char *list, struct err *e);
+int vm_ports_join(json_t *arr, char *out, size_t len, struct err *e);
+void vm_ports_sync(struct daemon *d, const struct store_vm *vm);
+void vm_ports_sync_all(struct daemon *d);
+int vm_port_add(struct daemon *d, const char *name, const char *spec, struct store_vm *out,
+		struct err *e);
+int vm_port_rm(struct daemon *d, const char *name, const char *which, struct store_vm *out,
+	       struct err *e);
 
 /* The driver a VM uses. */
 const struct vmm_driver *vm_driver(const struct store_vm *vm);

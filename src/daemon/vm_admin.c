@@ -61,7 +61,8 @@ struct delete_ctx {
 	int go;     /* set when the VM went to (or was left in) "deleting" */
 };
 
-/* A stopped VM goes to deleting; so does one left in deleting by a delete
+/* A stopped or suspended VM goes to deleting (a saved state goes with the
+ * VM's directory); so does one left in deleting by a delete
  * that failed half-way (nobody holds it). A running one is stopped first
  * with --force (skip: the caller stops it and comes back). */
 static int delete_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e)
@@ -74,7 +75,7 @@ static int delete_edit(struct store_vm *vm, const char *busy, void *arg, struct 
 		return -1;
 	}
 	if (vm->state == VM_STATE_STOPPED || vm->state == VM_STATE_DELETING ||
-	    (c->resume && vm->state == VM_STATE_CREATING)) {
+	    vm->state == VM_STATE_SUSPENDED || (c->resume && vm->state == VM_STATE_CREATING)) {
 		vm->state = VM_STATE_DELETING;
 		c->go = 1;
 		return 0;
@@ -110,7 +111,7 @@ int vm_delete(struct daemon *d, const char *name, int force, struct err *e)
 	if (delete_claim(d, name, &c, &vm, e) < 0)
 		return err_wrap(e, "vm delete %s", name);
 	if (!c.go) {
-		if (vm_stop(d, vm.id, &vm, e) < 0)
+		if (vm_halt(d, vm.id, &vm, e) < 0)
 			return err_wrap(e, "vm delete %s", vm.name);
 		c.force = 0; /* started again meanwhile: refuse rather than loop */
 		if (delete_claim(d, vm.id, &c, &vm, e) < 0)
@@ -143,6 +144,8 @@ static int set_edit(struct store_vm *vm, const char *busy, void *arg, struct err
 		vm->memory_mib = c->req->memory_mib;
 	if (c->nat_changed)
 		vm->nat = c->req->nat;
+	if (c->req->suspend_on_stop >= 0)
+		vm->suspend_on_stop = c->req->suspend_on_stop;
 	c->state = vm->state;
 	return 0;
 }
@@ -157,6 +160,13 @@ static int set_claim(struct daemon *d, const char *name, int offline, struct sto
 	pthread_mutex_lock(&d->lock);
 	if (store_vm_get(d->store, name, vm, e) < 0)
 		goto out;
+	if (offline && vm->state == VM_STATE_SUSPENDED) {
+		err_set(e, ERR_BAD_STATE, "the VM is suspended; changing its memory, vCPUs or disk "
+			"discards its saved state (the processes running in it are lost)");
+		err_hint(e, "add --force to discard it, or resume it first: banger vm start %s",
+			 vm->name);
+		goto out;
+	}
 	if (offline && vm->state != VM_STATE_STOPPED) {
 		err_set(e, ERR_BAD_STATE, "the VM is %s; memory, vCPU and disk size change only "
 			"while it is stopped", vm_state_name(vm->state));
@@ -218,6 +228,8 @@ int vm_set(struct daemon *d, const char *name, const struct vm_set_req *req, str
 
 	if (set_check(name, req, &disk, e) < 0)
 		return -1;
+	if (offline && req->force && vm_discard_state(d, name, e) < 0)
+		return err_wrap(e, "vm set %s", name);
 	if (set_claim(d, name, offline, out, e) < 0)
 		return err_wrap(e, "vm set %s", name);
 	vm_files_get(d, out, &f);
@@ -360,6 +372,9 @@ static void reconcile_one(struct daemon *d, struct store_vm *vm)
 	struct err e;
 
 	vm_files_get(d, vm, &f);
+	if (vm->state != VM_STATE_CREATING && vm->state != VM_STATE_DELETING &&
+	    vm_suspend_reconcile(d, vm))
+		return;
 	if (vm->state == VM_STATE_CREATING || vm->state == VM_STATE_DELETING) {
 		struct delete_ctx c = {.resume = 1};
 
@@ -397,6 +412,9 @@ void vm_reconcile(struct daemon *d)
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
+		/* A restore cut short first: it decides which disks there are. */
+		if (vms[i].state != VM_STATE_CREATING && vms[i].state != VM_STATE_DELETING)
+			vm_snapshot_reconcile(d, &vms[i]);
 		if (vms[i].state == VM_STATE_STOPPED)
 			reconcile_disk(d, &vms[i]);
 		reconcile_one(d, &vms[i]);

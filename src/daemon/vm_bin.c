@@ -188,3 +188,17 @@ int vm_bin_choose(struct daemon *d, const char *want, char *out, size_t len, str
 	snprintf(out, len, "%s", w);
 	return 0;
 }
+
+void vm_bin_identity(struct daemon *d, const char *driver, char *out, size_t len)
+{
+	char *bin = vm_bin_path(d, driver);
+	struct stat st;
+
+	if (bin_stat(bin, &st) < 0)
+		snprintf(out, len, "%s (not found)", bin);
+	else
+		snprintf(out, len, "%s %llu:%llu %lld %lld.%09ld", bin, (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino, (long long)st.st_size,
+			 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	free(bin);
+}

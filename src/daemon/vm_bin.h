@@ -20,6 +20,10 @@ int vm_bin_choose(struct daemon *d, const char *want, char *out, size_t len, str
 void vm_bin_cache_init(struct daemon *d);
 void vm_bin_cache_done(struct daemon *d);
 
+/* What identifies the binary a driver would run now (path, device, inode,
+ * size, mtime), for a saved state to be resumed only by the same VMM. */
+void vm_bin_identity(struct daemon *d, const char *driver, char *out, size_t len);
+
 /* The binary for a driver (malloc'd path or name). */
 char *vm_bin_path(struct daemon *d, const char *driver);
 

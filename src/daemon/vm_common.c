@@ -22,6 +22,9 @@ void vm_files_get(const struct daemon *d, const struct store_vm *vm, struct vm_f
 	snprintf(f->console_log, sizeof(f->console_log), "%s/firecracker.log", f->dir);
 	snprintf(f->metrics, sizeof(f->metrics), "%s/metrics.json", f->dir);
 	snprintf(f->host_key, sizeof(f->host_key), "%s/ssh_host_ed25519_key", f->dir);
+	snprintf(f->suspend, sizeof(f->suspend), "%s/suspend", f->dir);
+	snprintf(f->suspend_tmp, sizeof(f->suspend_tmp), "%s/suspend.tmp", f->dir);
+	snprintf(f->suspend_used, sizeof(f->suspend_used), "%s/suspend.used", f->dir);
 	/* Short and under the run dir: sun_path holds 107 bytes whatever HOME is. */
 	snprintf(f->api_sock, sizeof(f->api_sock), "%s/%s.sock", d->paths.run_dir, vm->id);
 }
@@ -163,9 +166,26 @@ static void view_text(const struct store_vm *vm, const struct vm_files *fp, cons
 	put_disk(b, "overlay", f.overlay, u->ov_apparent, u->ov_allocated);
 	put_key(b, "overlay_size", 0), put_int(b, vm->overlay_size);
 	put_key(b, "pid", 0), put_int(b, vm->pid);
+	put_key(b, "ports", 0), buf_putc(b, '[');
+	for (const char *p = vm->ports; *p;) {
+		size_t n = strcspn(p, ",");
+
+		buf_putc(b, '"');
+		buf_append(b, p, n); /* canonical specs: digits, dots and colons */
+		buf_putc(b, '"');
+		p += n;
+		if (*p == ',') {
+			buf_putc(b, ',');
+			p++;
+		}
+	}
+	buf_putc(b, ']');
 	put_key(b, "ready_ms", 0), put_int(b, vm->ready_ms);
+	put_key(b, "resume_note", 0), put_str(b, vm->resume_note);
 	put_key(b, "started_at", 0), put_int(b, vm->started_at);
 	put_key(b, "state", 0), put_str(b, vm_state_name(vm->state));
+	put_key(b, "state_bytes", 0), put_int(b, vm->state_bytes);
+	put_key(b, "suspend_on_stop", 0), buf_puts(b, vm->suspend_on_stop ? "true" : "false");
 	put_key(b, "uptime_s", 0), put_int(b, up);
 	put_key(b, "vcpu", 0), put_int(b, vm->vcpu);
 	put_key(b, "vmm", 0), put_str(b, vm->vmm);
@@ -317,6 +337,13 @@ int vm_refuse(struct err *e, const struct store_vm *vm)
 		break;
 	case VM_STATE_STOPPED:
 		err_hint(e, "start it first: banger vm start %s", n);
+		break;
+	case VM_STATE_SUSPENDING:
+		err_hint(e, "wait for its state to be saved (`banger vm show %s`), then try again", n);
+		break;
+	case VM_STATE_SUSPENDED:
+		err_hint(e, "resume it first: banger vm start %s (or discard its saved state: "
+			 "banger vm stop %s)", n, n);
 		break;
 	default:
 		break;

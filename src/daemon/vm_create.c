@@ -83,6 +83,10 @@ static int validate(struct daemon *d, const struct vm_create_req *req, struct st
 	if (vm_bin_choose(d, req->vmm, vm->vmm, sizeof(vm->vmm), e) < 0)
 		return -1;
 	vm->nat = req->nat;
+	if (req->publish && vm_ports_join((json_t *)req->publish, vm->ports, sizeof(vm->ports), e) < 0)
+		return err_wrap(e, "--publish");
+	vm->suspend_on_stop = req->suspend_on_stop >= 0 ? req->suspend_on_stop
+							 : (int)d->cfg.suspend_on_stop;
 	snprintf(vm->image_id, sizeof(vm->image_id), "%s", img->id);
 	return 0;
 }
@@ -103,6 +107,10 @@ static int record(struct daemon *d, struct store_vm *vm, struct err *e)
 		goto out;
 	}
 	id_generate(vm->id);
+	if (vm_ports_check_locked(d, vm->id, vm->ports, e) < 0) {
+		store_rollback(d->store);
+		goto out;
+	}
 	vmnet_mac(vm->id, vm->mac);
 	if (vmnet_alloc_address(d, vm->address, e) < 0 || store_vm_insert(d->store, vm, e) < 0) {
 		store_rollback(d->store);
@@ -237,4 +245,99 @@ fail:
 	if (fs_err_is_nospace(e))
 		fs_err_nospace(e, d->paths.state_dir);
 	return err_wrap(e, "vm create %s", vm.name);
+}
+
+/* ---- vm clone ------------------------------------------------------------ */
+
+/* The new VM's own identity in its copied overlay: its host key, and no
+ * machine-id (systemd makes a new one at first boot, as for a new VM). */
+static int clone_identity(struct daemon *d, const struct vm_files *f, const char *log,
+			  struct err *e)
+{
+	static const char *const rm[] = {"/upper/etc/machine-id",
+					 "/upper/var/lib/systemd/random-seed", NULL};
+	char *pubpath = xasprintf("%s.pub", f->host_key);
+	struct disk_put put[] = {
+	    {f->host_key, "/upper/etc/ssh/ssh_host_ed25519_key", 0600},
+	    {pubpath, "/upper/etc/ssh/ssh_host_ed25519_key.pub", 0644},
+	};
+	int ret = -1;
+
+	if (ssh_host_key_create(d, f->host_key, e) < 0 ||
+	    disk_edit(f->overlay, rm, put, sizeof(put) / sizeof(put[0]), log, e) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(pubpath);
+	return ret;
+}
+
+int vm_clone(struct daemon *d, const char *src_name, const char *new_name, struct stream *prog,
+	     struct store_vm *out, struct err *e)
+{
+	struct store_vm src, vm = {0};
+	struct vm_files sf, f;
+	long long t0 = mono_ms(), bytes[2] = {0, 0};
+	int reflink[2] = {0, 0}, held = 0, ret = -1;
+	char *log = NULL;
+
+	if (name_check(new_name, "VM", e) < 0)
+		return err_wrap(e, "vm clone %s", src_name);
+	/* The source is held: no start, set or delete while its disks are read. */
+	pthread_mutex_lock(&d->lock);
+	if (store_vm_get(d->store, src_name, &src, e) == 0) {
+		if (src.state != VM_STATE_STOPPED && src.state != VM_STATE_SUSPENDED) {
+			err_set(e, ERR_BAD_STATE, "the VM is %s; a clone is made from a stopped or "
+				"suspended VM", vm_state_name(src.state));
+			err_hint(e, "stop it first: banger vm stop %s (or suspend it: banger vm "
+				 "suspend %s)", src.name, src.name);
+		} else if (vm_busy_claim_locked(d, &src, "it is being cloned", e) == 0) {
+			held = 1;
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (!held)
+		return err_wrap(e, "vm clone %s", src_name);
+	/* Same image, size and settings; its own id, name, MAC and address
+	 * (record), no published ports (their host ports are the source's). */
+	vm = src;
+	memset(vm.id, 0, sizeof(vm.id));
+	snprintf(vm.name, sizeof(vm.name), "%s", new_name);
+	vm.state = VM_STATE_CREATING;
+	vm.pid = vm.pid_start = vm.started_at = vm.ready_ms = vm.guest_ready_ms = 0;
+	vm.state_bytes = 0;
+	vm.ports[0] = vm.last_error[0] = vm.last_exit[0] = vm.resume_note[0] = '\0';
+	vm.created_at = (long long)time(NULL);
+	if (record(d, &vm, e) < 0)
+		goto release;
+	vm_files_get(d, &src, &sf);
+	vm_files_get(d, &vm, &f);
+	log = xasprintf("%s/disk.log", f.dir);
+	log_info(d->log, "vm clone", LF_S("vm", vm.name), LF_S("vm_id", vm.id),
+		 LF_S("from", src.name), LF_S("path", f.dir));
+	progress(prog, "copying disks");
+	if (fs_mkdir_p(f.dir, 0700, e) < 0 ||
+	    disk_copy(sf.overlay, f.overlay, &bytes[0], &reflink[0], e) < 0 ||
+	    disk_copy(sf.work, f.work, &bytes[1], &reflink[1], e) < 0)
+		goto fail;
+	progress(prog, "giving the clone its own identity");
+	if (clone_identity(d, &f, log, e) < 0 || vm_update(d, vm.id, created_edit, NULL, &vm, e) < 0)
+		goto fail;
+	ssh_known_hosts_sync(d, NULL);
+	log_info(d->log, "vm cloned", LF_S("vm", vm.name), LF_S("vm_id", vm.id),
+		 LF_S("from", src.name), LF_I("bytes", bytes[0] + bytes[1]),
+		 LF_I("reflink", reflink[0] && reflink[1]), LF_I("duration_ms", mono_ms() - t0));
+	*out = vm;
+	ret = 0;
+	goto release;
+fail:
+	log_error(d->log, "vm clone failed", LF_S("vm", vm.name), LF_S("vm_id", vm.id),
+		  LF_S("error", e->msg));
+	unmake(d, &vm, &f);
+	if (fs_err_is_nospace(e))
+		fs_err_nospace(e, d->paths.state_dir);
+release:
+	vm_busy_release(d, src.id);
+	free(log);
+	return ret < 0 ? err_wrap(e, "vm clone %s", src_name) : 0;
 }

@@ -10,6 +10,7 @@
 
 #include "daemon/events.h"
 #include "daemon/supervisor.h"
+#include "daemon/suspend_state.h"
 #include "daemon/vm.h"
 #include "daemon/vm_accel.h"
 #include "daemon/vm_bin.h"
@@ -29,7 +30,7 @@ static int start_edit(struct store_vm *vm, const char *busy, void *arg, struct e
 	(void)arg;
 	if (vm->state == VM_STATE_RUNNING || (vm->state == VM_STATE_STARTING && vm->pid > 0))
 		return VM_EDIT_SKIP;
-	if (vm->state != VM_STATE_STOPPED)
+	if (vm->state != VM_STATE_STOPPED && vm->state != VM_STATE_SUSPENDED)
 		return vm_refuse(e, vm);
 	vm->state = VM_STATE_STARTING;
 	return 0;
@@ -40,6 +41,9 @@ static int start_edit(struct store_vm *vm, const char *busy, void *arg, struct e
 struct booted {
 	struct vmm_proc p;
 	const char *accel;
+	int resumed;      /* the guest runs on from its saved state: ready now */
+	long long ms;     /* resumed: from the start request to the guest running */
+	const char *note; /* resume_note */
 };
 
 static int spawned_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e)
@@ -52,9 +56,13 @@ static int spawned_edit(struct store_vm *vm, const char *busy, void *arg, struct
 	vm->pid = b->p.pid;
 	vm->pid_start = b->p.start_time;
 	vm->started_at = (long long)time(NULL);
-	vm->ready_ms = 0;
+	vm->ready_ms = b->resumed ? b->ms : 0;
 	vm->guest_ready_ms = 0;
 	vm->last_error[0] = '\0';
+	vm->state_bytes = 0;
+	snprintf(vm->resume_note, sizeof(vm->resume_note), "%s", b->note);
+	if (b->resumed)
+		vm->state = VM_STATE_RUNNING;
 	snprintf(vm->accel, sizeof(vm->accel), "%s", b->accel);
 	return 0;
 }
@@ -80,9 +88,9 @@ static int record_exit(struct daemon *d, const struct store_vm *vm, const struct
 	return rc < 0 ? -1 : 0;
 }
 
-static void fill_config(struct daemon *d, const struct store_vm *vm, const struct store_image *img,
-			const struct vm_files *f, struct buf *args, char *bin, const char *tap,
-			struct vmm_config *c)
+void vm_vmm_config(struct daemon *d, const struct store_vm *vm, const struct store_image *img,
+		   const struct vm_files *f, struct buf *args, char *bin, const char *tap,
+		   struct vmm_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->vm_id = vm->id;
@@ -118,11 +126,11 @@ static int boot(struct daemon *d, struct store_vm *vm, struct err *e)
 	struct vmm_config c;
 	struct vmm_proc p = {0};
 	struct buf args = BUF_INIT;
-	char tap[32] = "", *bin = NULL;
+	char tap[32] = "", *bin = NULL, note[sizeof(vm->resume_note)] = "";
 	long long t0 = mono_ms(), t0_real = vm_realtime_ms(), exit_pid = 0;
 	off_t console_off;
 	struct vm_exit x = {0};
-	int rc;
+	int rc, resumed = 0;
 
 	vm_files_get(d, vm, &f);
 	if (store_image_get(d->store, vm->image_id, &img, e) < 0)
@@ -139,18 +147,20 @@ static int boot(struct daemon *d, struct store_vm *vm, struct err *e)
 	if (vmnet_up(d, vm, tap, sizeof(tap), e) < 0)
 		goto fail;
 	bin = vm_bin_path(d, vm->vmm);
-	fill_config(d, vm, &img, &f, &args, bin, tap, &c);
+	vm_vmm_config(d, vm, &img, &f, &args, bin, tap, &c);
 	log_info(d->log, "vm start", LF_S("vm", vm->name), LF_S("vm_id", vm->id),
 		 LF_S("vmm", drv->name), LF_S("stage", "spawn"));
 	console_off = vm_console_size(f.console_log); /* where the start marker goes */
-	if (drv->start(&c, &p, e) < 0) {
+	resumed = vm_resume_begin(d, vm, &c, &p, note, sizeof(note));
+	if (!resumed && drv->start(&c, &p, e) < 0) {
 		vmnet_down(d, vm);
 		goto fail;
 	}
 	/* Recorded and watched under one hold of the lock: the exit of this pid
 	 * cannot be handled before the record says it runs. */
 	pthread_mutex_lock(&d->lock);
-	rc = vm_update_locked(d, vm->id, spawned_edit, &(struct booted){p, vm->accel}, vm, e);
+	rc = vm_update_locked(d, vm->id, spawned_edit,
+			      &(struct booted){p, vm->accel, resumed, mono_ms() - t0, note}, vm, e);
 	if (rc < 0) {
 		pthread_mutex_unlock(&d->lock);
 		kill(p.pid, SIGKILL);
@@ -169,8 +179,10 @@ static int boot(struct daemon *d, struct store_vm *vm, struct err *e)
 	}
 	pthread_mutex_unlock(&d->lock);
 	vm_update_publish(d, rc, vm);
-	log_info(d->log, "vm booting", LF_S("vm", vm->name), LF_S("vm_id", vm->id),
-		 LF_I("pid", p.pid), LF_I("duration_ms", mono_ms() - t0));
+	log_info(d->log, resumed ? "vm resumed" : "vm booting", LF_S("vm", vm->name),
+		 LF_S("vm_id", vm->id), LF_I("pid", p.pid), LF_I("duration_ms", mono_ms() - t0));
+	if (resumed)
+		vm_resume_done(d, vm);
 	buf_free(&args);
 	free(bin);
 	return 0;
@@ -186,6 +198,8 @@ fail:
 		snprintf(x.last_error, sizeof(x.last_error), "%s", msg);
 	}
 	x.pid = exit_pid;
+	/* A resume that could not begin (its network, say) keeps the state. */
+	x.suspended = !resumed && suspend_state_sealed(f.suspend);
 	{
 		struct err e2;
 
@@ -288,23 +302,51 @@ done:
 }
 
 /* vm stop: a running VM stops, and so does a starting one whose VMM is up
- * (its boot's waiter then fails); a stopped one already is (success). */
+ * (its boot's waiter then fails); a stopped one already is (success). A
+ * suspended one becomes stopped, its saved state discarded; a running one
+ * set to suspend_on_stop is suspended instead (*arg says which). */
+enum { STOP_HALT, STOP_DISCARD, STOP_SUSPEND };
+struct stop_how {
+	int halt; /* in: shut down even when set to suspend_on_stop */
+	int how;  /* out: STOP_* */
+};
+
 static int stop_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e)
 {
+	struct stop_how *how = arg;
+
 	(void)busy;
-	(void)arg;
 	if (vm->state == VM_STATE_STOPPED)
 		return VM_EDIT_SKIP;
+	if (vm->state == VM_STATE_SUSPENDED) {
+		how->how = STOP_DISCARD;
+		return VM_EDIT_SKIP;
+	}
+	if (vm->state == VM_STATE_RUNNING && vm->suspend_on_stop && vm_driver(vm)->suspend &&
+	    !how->halt) {
+		how->how = STOP_SUSPEND;
+		return VM_EDIT_SKIP;
+	}
 	if (vm->state != VM_STATE_RUNNING && !(vm->state == VM_STATE_STARTING && vm->pid > 0))
 		return vm_refuse(e, vm);
 	vm->state = VM_STATE_STOPPING;
 	return 0;
 }
 
-int vm_stop(struct daemon *d, const char *name, struct store_vm *out, struct err *e)
+/* halt: a real stop even when the VM is set to suspend_on_stop. */
+static int stop(struct daemon *d, const char *name, int halt, struct store_vm *out, struct err *e)
 {
-	if (vm_update(d, name, stop_edit, NULL, out, e) < 0)
+	struct stop_how how = {halt, STOP_HALT};
+
+	if (vm_update(d, name, stop_edit, &how, out, e) < 0)
 		return err_wrap(e, "vm stop %s", name);
+	if (how.how == STOP_SUSPEND)
+		return vm_suspend(d, out->id, out, e);
+	if (how.how == STOP_DISCARD) {
+		if (vm_discard_state(d, out->id, e) < 0)
+			return err_wrap(e, "vm stop %s", out->name);
+		return store_vm_get(d->store, out->id, out, e);
+	}
 	if (out->state == VM_STATE_STOPPED)
 		return 0;
 	if (escalate(d, out, e) < 0)
@@ -312,10 +354,20 @@ int vm_stop(struct daemon *d, const char *name, struct store_vm *out, struct err
 	return store_vm_get(d->store, out->id, out, e);
 }
 
+int vm_stop(struct daemon *d, const char *name, struct store_vm *out, struct err *e)
+{
+	return stop(d, name, 0, out, e);
+}
+
+int vm_halt(struct daemon *d, const char *name, struct store_vm *out, struct err *e)
+{
+	return stop(d, name, 1, out, e);
+}
+
 int vm_restart(struct daemon *d, const char *name, int no_wait, struct store_vm *out,
 	       struct err *e)
 {
-	if (vm_stop(d, name, out, e) < 0)
+	if (vm_halt(d, name, out, e) < 0)
 		return -1;
 	return vm_start(d, out->id, no_wait, out, e);
 }
@@ -454,7 +506,23 @@ static int exit_edit(struct store_vm *vm, const char *busy, void *arg, struct er
 			 strsignal(status - 128));
 	else
 		snprintf(how, sizeof(how), "exited with status %d", status);
-	if (vm->state == VM_STATE_STOPPING) {
+	if (vm->state == VM_STATE_SUSPENDING && suspend_state_sealed(f.suspend)) {
+		/* The state was complete before the VMM was ended. */
+		snprintf(vm->last_exit, sizeof(vm->last_exit), "suspended");
+		c->x.pid = vm->pid;
+		c->x.suspended = 1;
+		snprintf(c->x.last_exit, sizeof(c->x.last_exit), "%s", vm->last_exit);
+		vm->state = VM_STATE_SUSPENDED;
+		vm->pid = 0;
+		vm->pid_start = 0;
+		return 0;
+	} else if (vm->state == VM_STATE_SUSPENDING) {
+		snprintf(vm->last_error, sizeof(vm->last_error),
+			 "%s %s while the guest's state was being saved (see %s)", drv->name, how,
+			 f.console_log);
+		snprintf(vm->last_exit, sizeof(vm->last_exit), "%s %s during suspend", drv->name,
+			 how);
+	} else if (vm->state == VM_STATE_STOPPING) {
 		if (!vm->last_exit[0])
 			snprintf(vm->last_exit, sizeof(vm->last_exit), "stopped by banger");
 	} else if (vm->state == VM_STATE_STARTING) {

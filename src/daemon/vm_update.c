@@ -103,7 +103,7 @@ static int exit_apply(struct store_vm *vm, const struct vm_exit *x)
 	if (vm->pid != x->pid || !vm_state_is_active(vm->state) ||
 	    vm->state == VM_STATE_CREATING || vm->state == VM_STATE_DELETING)
 		return VM_EDIT_SKIP;
-	vm->state = VM_STATE_STOPPED;
+	vm->state = x->suspended ? VM_STATE_SUSPENDED : VM_STATE_STOPPED;
 	vm->pid = 0;
 	vm->pid_start = 0;
 	if (x->last_exit[0])
@@ -257,6 +257,7 @@ void vm_update_publish(struct daemon *d, int rc, const struct store_vm *vm)
 		now = *vm;
 	pthread_mutex_unlock(&d->lock);
 	events_vm(d, type, &now);
+	vm_ports_sync(d, &now); /* in event order: forwards open and close as the state goes */
 	pthread_mutex_unlock(&d->publish_lock);
 }
 

@@ -49,5 +49,6 @@ bool vm_state_is_active(enum vm_state s)
 
 bool vm_state_has_vmm(enum vm_state s)
 {
-	return s == VM_STATE_STARTING || s == VM_STATE_RUNNING || s == VM_STATE_STOPPING;
+	return s == VM_STATE_STARTING || s == VM_STATE_RUNNING || s == VM_STATE_STOPPING ||
+	       s == VM_STATE_SUSPENDING;
 }

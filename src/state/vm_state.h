@@ -9,6 +9,15 @@
  *
  * To add a state, add one line to VM_STATES (and name it in the "to" sets
  * of the states that lead to it).
+ *
+ * Suspend: running -> suspending (the VMM writes the guest's state) ->
+ * suspended (state saved, no VMM, no tap), or back to running when the
+ * save failed, or stopped when the VMM died. A start of a suspended VM goes
+ * through starting as a boot does; a resume that cannot begin (its network
+ * could not be set up) returns it to suspended with the state kept. A
+ * suspended VM holds no process, so it may be deleted; stopping it
+ * discards the saved state. A stopped VM becomes suspended when a disk
+ * snapshot restore brings back the state saved with it.
  */
 #ifndef BANGER_STATE_VM_STATE_H
 #define BANGER_STATE_VM_STATE_H
@@ -22,11 +31,14 @@
  * reconfigured offline. */
 #define VM_STATES(X)                                                                    \
 	X(CREATING, "creating", true, VM_TO(STOPPED) | VM_TO(DELETING))                  \
-	X(STOPPED, "stopped", false, VM_TO(STARTING) | VM_TO(DELETING))                  \
-	X(STARTING, "starting", true, VM_TO(RUNNING) | VM_TO(STOPPING) | VM_TO(STOPPED)) \
-	X(RUNNING, "running", true, VM_TO(STOPPING) | VM_TO(STOPPED))                    \
+	X(STOPPED, "stopped", false, VM_TO(STARTING) | VM_TO(DELETING) | VM_TO(SUSPENDED)) \
+	X(STARTING, "starting", true,                                                   \
+	  VM_TO(RUNNING) | VM_TO(STOPPING) | VM_TO(STOPPED) | VM_TO(SUSPENDED))           \
+	X(RUNNING, "running", true, VM_TO(STOPPING) | VM_TO(STOPPED) | VM_TO(SUSPENDING)) \
 	X(STOPPING, "stopping", true, VM_TO(STOPPED))                                    \
-	X(DELETING, "deleting", true, 0)
+	X(DELETING, "deleting", true, 0)                                                 \
+	X(SUSPENDING, "suspending", true, VM_TO(SUSPENDED) | VM_TO(RUNNING) | VM_TO(STOPPED)) \
+	X(SUSPENDED, "suspended", false, VM_TO(STARTING) | VM_TO(STOPPED) | VM_TO(DELETING))
 
 enum vm_state {
 #define VM_STATE_ENUM(id, name, active, to) VM_STATE_##id,
@@ -51,7 +63,7 @@ bool vm_state_is_active(enum vm_state s);
 
 /* The VM is starting (the VMM is up or being spawned; its pid is recorded
  * once the driver has booted it, 0 before that), running (the guest said
- * it is ready) or on its way down: it owns a VMM process, a tap and perhaps
+ * it is ready), being suspended, or on its way down: it owns a VMM process, a tap and perhaps
  * NAT rules. Callers that act on the process check that a pid is recorded. */
 bool vm_state_has_vmm(enum vm_state s);
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +18,24 @@
 #include "util/size.h"
 #include "util/spawn.h"
 
+/* Runs a debugfs -w script on the image at path (the script goes through a
+ * file next to it: a command line would be split on blanks). debugfs
+ * exits 0 whatever its commands did, so callers check what they wrote by
+ * what they read back, not by the exit status. */
+static int run_debugfs(const char *path, const struct buf *script, const char *log_path,
+		       struct err *e)
+{
+	char *cmdfile = xasprintf("%s.debugfs", path);
+	const char *argv[] = {"debugfs", "-w", "-f", cmdfile, path, NULL};
+	int ret = -1;
+
+	if (fs_write_atomic(cmdfile, buf_str(script), script->len, 0600, e) == 0)
+		ret = spawn_check(argv, log_path, e);
+	unlink(cmdfile);
+	free(cmdfile);
+	return ret;
+}
+
 /* mkfs.ext4 -d copies the staging files' owner. When the daemon is not root
  * that is the user, and sshd refuses a root home or authorized_keys owned by
  * someone else: give every staged file to root with debugfs. */
@@ -23,8 +43,6 @@ static int disk_root_owned(const char *path, const char *staging_dir, const char
 			   struct err *e)
 {
 	struct buf script = BUF_INIT;
-	char *cmdfile = xasprintf("%s.debugfs", path);
-	const char *argv[] = {"debugfs", "-w", "-f", cmdfile, path, NULL};
 	int ret = -1;
 	char *const roots[] = {(char *)staging_dir, NULL};
 	size_t skip = strlen(staging_dir);
@@ -45,12 +63,8 @@ static int disk_root_owned(const char *path, const char *staging_dir, const char
 		buf_printf(&script, "sif \"%s\" uid 0\nsif \"%s\" gid 0\n", rel, rel);
 	}
 	fts_close(fts);
-	if (fs_write_atomic(cmdfile, buf_str(&script), script.len, 0600, e) < 0)
-		goto out;
-	ret = spawn_check(argv, log_path, e);
+	ret = run_debugfs(path, &script, log_path, e);
 out:
-	unlink(cmdfile);
-	free(cmdfile);
 	buf_free(&script);
 	return ret;
 }
@@ -164,4 +178,130 @@ int disk_grow(const char *path, long long new_size, const char *log_path, struct
 		return err_wrap(e, "resize %s", path);
 	}
 	return 0;
+}
+
+int disk_copy(const char *src, const char *dst, long long *copied, int *reflinked,
+	      struct err *e)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, ret = -1;
+	long long total = 0;
+	struct stat st;
+	off_t pos = 0;
+
+	if (copied)
+		*copied = 0;
+	if (reflinked)
+		*reflinked = 0;
+	if (in < 0)
+		return err_errno(e, errno, "open %s", src);
+	if (fstat(in, &st) < 0) {
+		err_errno(e, errno, "stat %s", src);
+		goto out;
+	}
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0) {
+		err_errno(e, errno, "create %s", dst);
+		goto out;
+	}
+	if (ioctl(out, FICLONE, in) == 0) {
+		if (reflinked)
+			*reflinked = 1;
+		goto sync;
+	}
+	if (ftruncate(out, st.st_size) < 0) {
+		err_errno(e, errno, "size %s", dst);
+		goto out;
+	}
+	for (;;) {
+		off_t data = lseek(in, pos, SEEK_DATA), hole;
+
+		if (data < 0 && errno == ENXIO)
+			break; /* only holes from pos on */
+		if (data < 0) {
+			err_errno(e, errno, "read %s", src);
+			goto out;
+		}
+		hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0)
+			hole = st.st_size;
+		for (off_t at = data; at < hole;) {
+			loff_t a = at, b = at;
+			ssize_t n = copy_file_range(in, &a, out, &b, (size_t)(hole - at), 0);
+
+			if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
+				char buf[1 << 16];
+				ssize_t r = pread(in, buf, sizeof(buf) < (size_t)(hole - at)
+							     ? sizeof(buf) : (size_t)(hole - at), at);
+
+				n = r > 0 ? pwrite(out, buf, (size_t)r, at) : r;
+				if (r == 0)
+					break;
+			}
+			if (n <= 0) {
+				err_errno(e, n < 0 ? errno : EIO, "copy %s to %s", src, dst);
+				goto out;
+			}
+			at += n;
+			total += n;
+		}
+		pos = hole;
+		if (pos >= st.st_size)
+			break;
+	}
+sync:
+	if (fsync(out) < 0) {
+		err_errno(e, errno, "fsync %s", dst);
+		goto out;
+	}
+	if (copied)
+		*copied = total;
+	ret = 0;
+out:
+	close(in);
+	if (out >= 0) {
+		close(out);
+		if (ret < 0)
+			unlink(dst);
+	}
+	return ret;
+}
+
+/* debugfs reads its -f script line by line, words split on blanks: a path
+ * with a blank, quote or newline cannot be said safely. */
+static int debugfs_safe(const char *s)
+{
+	for (; *s; s++)
+		if (*s <= ' ' || *s == '"' || *s == '\\' || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+int disk_edit(const char *path, const char *const *rm, const struct disk_put *put, size_t nput,
+	      const char *log_path, struct err *e)
+{
+	struct buf script = BUF_INIT;
+	int ret = -1;
+
+	for (const char *const *r = rm; r && *r; r++) {
+		if (!debugfs_safe(*r)) {
+			err_set(e, ERR_INTERNAL, "cannot edit %s in %s with debugfs", *r, path);
+			goto out;
+		}
+		buf_printf(&script, "rm %s\n", *r);
+	}
+	for (size_t i = 0; i < nput; i++) {
+		const char *to = put[i].to;
+
+		if (!debugfs_safe(to) || !debugfs_safe(put[i].from)) {
+			err_set(e, ERR_INTERNAL, "cannot write %s into %s with debugfs", to, path);
+			goto out;
+		}
+		/* write refuses to replace: the old file goes first. */
+		buf_printf(&script, "rm %s\nwrite %s %s\nsif %s uid 0\nsif %s gid 0\n"
+			   "sif %s mode 0100%o\n", to, put[i].from, to, to, to, to, put[i].mode & 07777);
+	}
+	ret = run_debugfs(path, &script, log_path, e); /* an rm of a missing file is fine */
+out:
+	buf_free(&script);
+	return ret;
 }

@@ -37,6 +37,12 @@ static const char *const migrations[] = {
 	/* 2: when the guest last said it was ready (issue 10). */
 	"ALTER TABLE vms ADD COLUMN ready_ms INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE vms ADD COLUMN guest_ready_ms INTEGER NOT NULL DEFAULT 0;",
+	/* 3: suspend and resume (issue 11). */
+	"ALTER TABLE vms ADD COLUMN suspend_on_stop INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE vms ADD COLUMN state_bytes INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE vms ADD COLUMN resume_note TEXT NOT NULL DEFAULT '';",
+	/* 4: published ports (issue 12). */
+	"ALTER TABLE vms ADD COLUMN ports TEXT NOT NULL DEFAULT '';",
 };
 /* clang-format on */
 
@@ -191,7 +197,8 @@ static const struct column vm_cols[] = {
 	VI(memory_mib), VI(disk_size),  VI(overlay_size), VB(nat),    VT(address),
 	VT(mac),        VT(vmm),        VT(accel),     VI(pid),       VI(pid_start),
 	VI(created_at), VI(started_at), VT(last_error), VT(last_exit),
-	VI(ready_ms),   VI(guest_ready_ms),
+	VI(ready_ms),   VI(guest_ready_ms), VB(suspend_on_stop), VI(state_bytes),
+	VT(resume_note), VT(ports),
 };
 
 static const struct column image_cols[] = {

@@ -42,6 +42,14 @@ struct store_vm {
 	 * guest_ready_ms the guest's own uptime figure on that line. */
 	long long ready_ms;
 	long long guest_ready_ms;
+	/* Suspend (issue 11): vm stop suspends instead; the size of the saved
+	 * state while suspended (0 otherwise); why the last start of a
+	 * suspended VM was a cold boot, "" when it resumed. */
+	int suspend_on_stop;
+	long long state_bytes;
+	char resume_note[512];
+	/* Published ports, "127.0.0.1:8080:80,..." (daemon/port_spec.h). */
+	char ports[512];
 };
 
 struct store_image {

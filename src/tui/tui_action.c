@@ -29,6 +29,7 @@ static const struct {
     [TUI_ACT_START] = {"start", "starting", "POST", "/start"},
     [TUI_ACT_STOP] = {"stop", "stopping", "POST", "/stop"},
     [TUI_ACT_RESTART] = {"restart", "restarting", "POST", "/restart"},
+    [TUI_ACT_SUSPEND] = {"suspend", "suspending", "POST", "/suspend"},
     [TUI_ACT_DELETE] = {"delete", "deleting", "DELETE", "?force=1"},
     [TUI_ACT_CREATE] = {"create", "creating", "POST", ""},
 };

@@ -15,6 +15,7 @@ enum tui_action_kind {
 	TUI_ACT_START,
 	TUI_ACT_STOP,
 	TUI_ACT_RESTART,
+	TUI_ACT_SUSPEND,
 	TUI_ACT_DELETE, /* with force: the user confirmed by typing the name */
 	TUI_ACT_CREATE, /* body: the POST /v1/vms request */
 };

@@ -22,8 +22,9 @@ enum { PAIR_GREEN = 1, PAIR_YELLOW, PAIR_RED, PAIR_CYAN };
 #define LOG_FULL_BYTES (1 << 20)
 #define LOG_FULL_LINES 5000
 
-#define FOOTER " q:quit ?:help /:filter s:start S:stop r:restart d:delete n:new c:ssh l:log"
-#define FOOTER_SHORT " q:quit ?:help /:filter s S r d n c l"
+/* At most 80 columns: the table must read on an 80x24 terminal. */
+#define FOOTER " q:quit ?:help /:filter s:start S:stop z:susp r:restart d:del n:new c:ssh l:log"
+#define FOOTER_SHORT " q:quit ?:help /:filter s S z r d n c l"
 
 static attr_t pair(const struct tui_ui *ui, short p)
 {
@@ -36,6 +37,8 @@ static attr_t state_attr(const struct tui_ui *ui, const struct tui_row *r)
 		return pair(ui, r->last_error[0] ? PAIR_RED : PAIR_GREEN) | A_BOLD;
 	if (r->state == VM_STATE_STOPPED)
 		return r->last_error[0] ? pair(ui, PAIR_RED) : A_NORMAL;
+	if (r->state == VM_STATE_SUSPENDED) /* at rest, like stopped, but resumable */
+		return pair(ui, PAIR_GREEN);
 	return pair(ui, PAIR_YELLOW) | A_BOLD; /* creating, starting, stopping, ... */
 }
 
@@ -182,11 +185,18 @@ static void draw_details(const struct tui_ui *ui, const struct tui_row *r, int y
 		 os);
 	path_line(line[n++], sizeof(line[0]), " dir  ", r->dir);
 	path_line(line[n++], sizeof(line[0]), " log  ", r->console_log);
-	if (r->last_error[0])
+	if (r->last_error[0]) {
 		snprintf(line[n++], sizeof(line[0]), " last error: %s", r->last_error);
-	else
+	} else if (r->state == VM_STATE_SUSPENDED) {
+		char sb[16];
+
+		tui_fmt_bytes(r->state_bytes, sb, sizeof(sb));
+		snprintf(line[n++], sizeof(line[0]), " suspended: %s of saved state (s resumes it)",
+			 sb);
+	} else {
 		snprintf(line[n++], sizeof(line[0]), " last exit: %s",
 			 r->last_exit[0] ? r->last_exit : "-");
+	}
 	for (int i = 0; i < n && i + 1 < h; i++)
 		put(y + 1 + i, 0, COLS,
 		    i == 4 && r->last_error[0] ? pair(ui, PAIR_RED) | A_BOLD : A_NORMAL, line[i]);
@@ -287,8 +297,9 @@ static void draw_help(struct tui_ui *ui)
 	static const char *const lines[] = {
 	    "Up/Down, j/k     move the selection (PgUp/PgDn, Home/End, g/G too)",
 	    "/                filter the table by name (Esc clears the filter)",
-	    "s                start the selected VM",
+	    "s                start the selected VM (resumes a suspended one)",
 	    "S                stop it (ctrl-alt-del, then SIGTERM, then SIGKILL)",
+	    "z                suspend it: memory saved to disk, no VMM left; s resumes",
 	    "r                restart it",
 	    "d                delete it and all its files (type its name to confirm)",
 	    "n                create a VM (asks name, vCPU, memory, disk, NAT)",

@@ -234,6 +234,9 @@ static void table_key(struct tui_ui *ui, int key)
 	case 'r':
 		power_key(ui, TUI_ACT_RESTART);
 		break;
+	case 'z':
+		power_key(ui, TUI_ACT_SUSPEND);
+		break;
 	case 'd':
 		if (!selected_name(ui, ui->target, sizeof(ui->target)))
 			break;

@@ -62,6 +62,7 @@ int tui_row_from_json(struct tui_row *r, json_t *vm)
 	r->overlay_used = get_int(ov, "allocated_bytes");
 	r->started_at = get_int(vm, "started_at");
 	r->nat = json_is_true(json_object_get(vm, "nat"));
+	r->state_bytes = get_int(vm, "state_bytes");
 	r->cpu = -1;
 	return 0;
 }

@@ -36,6 +36,7 @@ struct tui_row {
 	long long disk_size, disk_used;	      /* work disk: configured, allocated bytes */
 	long long overlay_size, overlay_used; /* overlay: configured, allocated bytes */
 	long long started_at;		      /* unix seconds, 0 when not running */
+	long long state_bytes;		      /* saved state while suspended, else 0 */
 	int nat;
 	double cpu; /* VMM CPU percent from the last stats poll, -1 unknown */
 };

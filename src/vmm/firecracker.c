@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -66,10 +67,21 @@ static const char missing_hint[] =
 /* One start in progress. */
 struct fc_run {
 	const struct vmm_config *cfg;
+	const char *state_dir; /* a resume: the saved state to load, else NULL */
 	struct fc_api *api;
 	struct vmm_child child;
 	int status_told; /* the error already says how the process ended */
 };
+
+/* Saved-state files in a suspend's directory. */
+#define FC_VMSTATE "vmstate"
+#define FC_MEMORY "memory"
+
+/* Saving or loading memory: a base plus 100 ms per MiB (a slow disk). */
+static int state_timeout_ms(const struct vmm_config *cfg)
+{
+	return 30000 + 100 * (cfg->mem_mib > 0 ? cfg->mem_mib : 1024);
+}
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -293,16 +305,41 @@ static int conf_start(struct fc_run *run, struct err *e)
 		   2 * FC_API_TIMEOUT_MS, e);
 }
 
+/* A resume: a fresh process takes only the logger and metrics before the
+ * load; the machine, drives and tap come from the saved state (banger
+ * recreates the tap under the name it had, so no network_overrides). */
+static int conf_load(struct fc_run *run, struct err *e)
+{
+	char *snap = xasprintf("%s/%s", run->state_dir, FC_VMSTATE);
+	char *mem = xasprintf("%s/%s", run->state_dir, FC_MEMORY);
+	json_t *body = json_pack("{s:s, s:{s:s, s:s}, s:b}", "snapshot_path", snap, "mem_backend",
+				 "backend_type", "File", "backend_path", mem, "resume_vm", 1);
+	int ret = put(run, "/snapshot/load", body, state_timeout_ms(run->cfg), e);
+
+	free(snap);
+	free(mem);
+	return ret;
+}
+
 /* Configuration in the order of NOTES.md; a stage returns 1 if it had
  * nothing to do. */
-static const struct fc_stage {
+struct fc_stage {
 	const char *name;
 	int (*run)(struct fc_run *run, struct err *e);
-} fc_stages[] = {
+};
+
+static const struct fc_stage fc_boot_stages[] = {
     {"configure logger", conf_logger},	 {"configure metrics", conf_metrics},
     {"configure machine", conf_machine}, {"configure boot source", conf_boot},
     {"configure drives", conf_drives},	 {"configure network", conf_network},
-    {"start instance", conf_start},
+    {"start instance", conf_start},	 {NULL, NULL},
+};
+
+static const struct fc_stage fc_resume_stages[] = {
+    {"configure logger", conf_logger},
+    {"configure metrics", conf_metrics},
+    {"load snapshot", conf_load},
+    {NULL, NULL},
 };
 
 /* ---- driver entry points ---------------------------------------------- */
@@ -320,9 +357,11 @@ static int spawn_vmm(struct fc_run *run, struct err *e)
 	return 0;
 }
 
-static int fc_start(const struct vmm_config *cfg, struct vmm_proc *out, struct err *e)
+/* Spawns Firecracker and runs stages: a boot or a resume. */
+static int fc_run_stages(const struct vmm_config *cfg, const struct fc_stage *stages,
+			 const char *state_dir, struct vmm_proc *out, struct err *e)
 {
-	struct fc_run run = {.cfg = cfg};
+	struct fc_run run = {.cfg = cfg, .state_dir = state_dir};
 	long long t0 = mono_ms(), ts;
 	int ret = -1;
 
@@ -351,19 +390,18 @@ static int fc_start(const struct vmm_config *cfg, struct vmm_proc *out, struct e
 	}
 	log_info(cfg->log, "firecracker stage", LF_S("vm", cfg->vm_name),
 		 LF_S("stage", "wait for API socket"), LF_I("duration_ms", mono_ms() - ts));
-	for (size_t i = 0; i < sizeof(fc_stages) / sizeof(fc_stages[0]); i++) {
+	for (const struct fc_stage *st = stages; st->name; st++) {
 		int rc;
 
 		ts = mono_ms();
-		rc = fc_stages[i].run(&run, e);
+		rc = st->run(&run, e);
 		if (rc < 0) {
-			start_failed(&run, fc_stages[i].name, e);
+			start_failed(&run, st->name, e);
 			goto out;
 		}
 		if (rc == 0)
 			log_info(cfg->log, "firecracker stage", LF_S("vm", cfg->vm_name),
-				 LF_S("stage", fc_stages[i].name),
-				 LF_I("duration_ms", mono_ms() - ts));
+				 LF_S("stage", st->name), LF_I("duration_ms", mono_ms() - ts));
 	}
 	log_info(cfg->log, "firecracker started", LF_S("vm", cfg->vm_name),
 		 LF_I("pid", run.child.pid), LF_I("duration_ms", mono_ms() - t0));
@@ -376,6 +414,124 @@ out:
 	fc_api_free(run.api);
 	vmm_child_done(&run.child);
 	return ret;
+}
+
+static int fc_start(const struct vmm_config *cfg, struct vmm_proc *out, struct err *e)
+{
+	return fc_run_stages(cfg, fc_boot_stages, NULL, out, e);
+}
+
+static int fc_resume(const struct vmm_config *cfg, const char *state_dir, struct vmm_proc *out,
+		     struct err *e)
+{
+	char *snap = xasprintf("%s/%s", state_dir, FC_VMSTATE);
+	int ok = access(snap, R_OK) == 0;
+
+	free(snap);
+	out->pid = 0;
+	out->start_time = -1;
+	if (!ok)
+		return err_set(e, ERR_VMM, "no saved state in %s", state_dir);
+	if (fc_run_stages(cfg, fc_resume_stages, state_dir, out, e) < 0)
+		return err_wrap(e, "firecracker resume");
+	return 0;
+}
+
+static int patch_vm(struct fc_api *api, const char *state, struct err *e)
+{
+	json_t *body = json_pack("{s:s}", "state", state);
+	int ret = fc_api_call(api, "PATCH", "/vm", body, FC_API_TIMEOUT_MS, NULL, e);
+
+	json_decref(body);
+	return ret;
+}
+
+static int fsync_file(const char *path, int dir, long long *bytes, struct err *e)
+{
+	int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return err_errno(e, errno, "open %s", path);
+	if (fsync(fd) < 0 || fstat(fd, &st) < 0) {
+		int err = errno;
+
+		close(fd);
+		return err_errno(e, err, "fsync %s", path);
+	}
+	close(fd);
+	if (bytes)
+		*bytes += (long long)st.st_size;
+	return 0;
+}
+
+static int fc_suspend(const struct vmm_config *cfg, const struct vmm_proc *p,
+		      const char *state_dir, long long *state_bytes, struct err *e)
+{
+	char *snap = xasprintf("%s/%s", state_dir, FC_VMSTATE);
+	char *mem = xasprintf("%s/%s", state_dir, FC_MEMORY);
+	long long t0 = mono_ms(), bytes = 0;
+	struct fc_api *api = NULL;
+	json_t *body;
+	int paused = 0, ret = -1;
+
+	*state_bytes = 0;
+	if (!proc_alive(p->pid, p->start_time)) {
+		err_set(e, ERR_BAD_STATE, "firecracker (pid %d) is not running", (int)p->pid);
+		goto out;
+	}
+	api = fc_api_new(cfg->api_sock, cfg->log);
+	if (patch_vm(api, "Paused", e) < 0) {
+		err_wrap(e, "pause the guest");
+		goto out;
+	}
+	paused = 1;
+	body = json_pack("{s:s, s:s, s:s}", "snapshot_type", "Full", "snapshot_path", snap,
+			 "mem_file_path", mem);
+	ret = fc_api_call(api, "PUT", "/snapshot/create", body, state_timeout_ms(cfg), NULL, e);
+	json_decref(body);
+	if (ret < 0) {
+		err_wrap(e, "create snapshot");
+		goto out;
+	}
+	ret = -1;
+	if (fsync_file(snap, 0, &bytes, e) < 0 || fsync_file(mem, 0, &bytes, e) < 0 ||
+	    fsync_file(state_dir, 1, NULL, e) < 0)
+		goto out;
+	*state_bytes = bytes;
+	log_info(cfg->log, "firecracker suspended", LF_S("vm", cfg->vm_name),
+		 LF_I("state_bytes", bytes), LF_I("duration_ms", mono_ms() - t0));
+	ret = 0;
+out:
+	if (ret < 0 && paused) {
+		struct err sub;
+
+		err_clear(&sub);
+		if (patch_vm(api, "Resumed", &sub) < 0)
+			log_error(cfg->log, "firecracker resume after a failed suspend",
+				  LF_S("vm", cfg->vm_name), LF_S("error", sub.msg));
+		unlink(snap);
+		unlink(mem);
+	}
+	if (ret < 0)
+		err_wrap(e, "firecracker suspend");
+	fc_api_free(api);
+	free(snap);
+	free(mem);
+	return ret;
+}
+
+static int fc_unpause(const struct vmm_config *cfg, const struct vmm_proc *p, struct err *e)
+{
+	struct fc_api *api;
+	int ret;
+
+	if (!proc_alive(p->pid, p->start_time))
+		return err_set(e, ERR_BAD_STATE, "firecracker (pid %d) is not running", (int)p->pid);
+	api = fc_api_new(cfg->api_sock, cfg->log);
+	ret = patch_vm(api, "Resumed", e);
+	fc_api_free(api);
+	return ret < 0 ? err_wrap(e, "unpause") : 0;
 }
 
 static int fc_request_stop(const struct vmm_config *cfg, const struct vmm_proc *p, struct err *e)
@@ -459,4 +615,7 @@ const struct vmm_driver vmm_firecracker = {
     .request_stop = fc_request_stop,
     .cleanup = fc_cleanup,
     .probe = fc_probe,
+    .suspend = fc_suspend,
+    .resume = fc_resume,
+    .unpause = fc_unpause,
 };

@@ -7,6 +7,16 @@
  * that reset into QEMU exiting (system_powerdown is ignored by a minimal
  * guest without logind, so it is not used). See qemu.h for the sockets,
  * vmm_child.h for the process (spawn, console marker and tail, reaping).
+ *
+ * Suspend is a migration into a file: QMP stop, then migrate to "fd:NAME"
+ * with the state file, which banger opens itself (O_EXCL, 0600) and hands
+ * over with getfd (SCM_RIGHTS), so no shell or exec: URI is ever involved.
+ * Resume spawns start's command line plus "-incoming defer" and feeds the
+ * file back the same way with migrate-incoming, then cont. Guest clock:
+ * under TCG the guest TSC stands still while QEMU is stopped and goes on
+ * from the saved value (there is no kvmclock to catch up), so after a
+ * resume the guest's wall clock is behind by the time spent suspended;
+ * the daemon sets it afterwards.
  */
 #include "vmm/qemu.h"
 
@@ -16,11 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/fs.h"
 #include "util/proc.h"
 #include "util/spawn.h"
 #include "vmm/vmm_child.h"
@@ -37,6 +49,12 @@
 #define QEMU_RETRY_MS 20
 #define QEMU_TAIL_LINES 8
 #define QEMU_DEATH_GRACE_MS 1000 /* after a QMP error: is QEMU exiting? */
+#define QEMU_STATE_FDNAME "banger-state" /* getfd name of the state file */
+#define QEMU_MIGRATE_POLL_MS 20
+#define QEMU_MIGRATE_BASE_MS 30000
+#define QEMU_MIGRATE_MS_PER_MIB 100 /* 1 GiB: 130 s, far above what it takes */
+#define QEMU_MIGRATE_BANDWIDTH (1LL << 40) /* bytes/s: no cap, the disk sets the pace */
+#define QEMU_MIGRATE_DOWNTIME_MS 2000000   /* QEMU's maximum: one pass, no rounds */
 
 /* ---- accelerator ---------------------------------------------------- */
 
@@ -274,7 +292,8 @@ static char *qemu_kernel_args(const struct vmm_config *cfg, const char *accel, l
 	return buf_steal(&b);
 }
 
-int qemu_build_argv(const struct vmm_config *cfg, long tsc_khz, char ***argv_out, struct err *e)
+static int qemu_args_build(const struct vmm_config *cfg, long tsc_khz, struct qemu_args *out,
+			   struct err *e)
 {
 	const char *accel = cfg->accel ? cfg->accel : "tcg";
 	char ev[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -308,6 +327,30 @@ int qemu_build_argv(const struct vmm_config *cfg, long tsc_khz, char ***argv_out
 	qemu_add_drives(&a, cfg);
 	if (cfg->tap && *cfg->tap)
 		qemu_add_net(&a, cfg);
+	*out = a;
+	return 0;
+}
+
+int qemu_build_argv(const struct vmm_config *cfg, long tsc_khz, char ***argv_out, struct err *e)
+{
+	struct qemu_args a = {0};
+
+	if (qemu_args_build(cfg, tsc_khz, &a, e) < 0)
+		return -1;
+	*argv_out = a.v;
+	return 0;
+}
+
+int qemu_build_resume_argv(const struct vmm_config *cfg, long tsc_khz, char ***argv_out,
+			   struct err *e)
+{
+	struct qemu_args a = {0};
+
+	if (qemu_args_build(cfg, tsc_khz, &a, e) < 0)
+		return -1;
+	/* defer: the state comes later over QMP (migrate-incoming with a
+	 * descriptor passed by getfd), so nothing but argv reaches spawn. */
+	qemu_args_put(&a, "-incoming", "defer", NULL);
 	*argv_out = a.v;
 	return 0;
 }
@@ -458,7 +501,8 @@ static char *qemu_join(char **argv)
 	return buf_steal(&b);
 }
 
-/* Spawns QEMU and waits until QMP answers; logs each stage with its time. */
+/* Spawns QEMU and waits until QMP answers; logs each stage with its time.
+ * Returns the connected QMP fd (close() it) or -1. */
 static int qemu_launch(const struct vmm_config *cfg, char **argv, struct vmm_child *child,
 		       struct err *e)
 {
@@ -484,25 +528,38 @@ static int qemu_launch(const struct vmm_config *cfg, char **argv, struct vmm_chi
 		return err_wrap(e, "connect QMP");
 	log_info(cfg->log, "qemu qmp ready", LF_S("vm", cfg->vm_name),
 		 LF_I("duration_ms", mono_ms() - t0));
-	t0 = mono_ms();
+	return fd;
+}
+
+/* Start's last stage: the guest booting from the command line runs. */
+static int qemu_boot_check(const struct vmm_config *cfg, int fd, const char *state_dir,
+			   struct vmm_child *child, struct err *e)
+{
+	long long t0 = mono_ms();
+
+	(void)state_dir;
 	if (qemu_check_running(fd, cfg->log, e) < 0) {
-		close(fd);
 		qemu_died(child, QEMU_DEATH_GRACE_MS, e);
 		return err_wrap(e, "check VM status");
 	}
-	close(fd);
 	log_info(cfg->log, "qemu running", LF_S("vm", cfg->vm_name),
 		 LF_I("duration_ms", mono_ms() - t0));
 	return 0;
 }
 
-static int qemu_start(const struct vmm_config *cfg, struct vmm_proc *out, struct err *e)
+/* What start and resume share: build argv, spawn, connect QMP, then the
+ * operation's own stage (then); on failure QEMU is ended, the sockets are
+ * removed and the error quotes the console. */
+static int qemu_run(const struct vmm_config *cfg, const char *op, int incoming,
+		    int (*then)(const struct vmm_config *, int, const char *, struct vmm_child *,
+				struct err *),
+		    const char *state_dir, struct vmm_proc *out, struct err *e)
 {
 	const char *accel = cfg->accel ? cfg->accel : "tcg";
 	long tsc_khz = !strcmp(accel, "tcg") ? qemu_host_tsc_khz() : 0;
 	struct vmm_child child;
 	char **argv = NULL;
-	int r;
+	int r, fd = -1;
 
 	out->pid = 0;
 	out->start_time = -1;
@@ -510,10 +567,15 @@ static int qemu_start(const struct vmm_config *cfg, struct vmm_proc *out, struct
 	if (tsc_khz > 0)
 		log_info(cfg->log, "qemu tcg host tsc", LF_S("vm", cfg->vm_name),
 			 LF_I("tsc_khz", tsc_khz));
-	r = qemu_build_argv(cfg, tsc_khz, &argv, e);
+	r = incoming ? qemu_build_resume_argv(cfg, tsc_khz, &argv, e)
+		     : qemu_build_argv(cfg, tsc_khz, &argv, e);
 	if (r == 0)
-		r = qemu_launch(cfg, argv, &child, e);
+		r = fd = qemu_launch(cfg, argv, &child, e);
 	qemu_argv_free(argv);
+	if (fd >= 0) {
+		r = then(cfg, fd, state_dir, &child, e);
+		close(fd);
+	}
 	if (r == 0) {
 		out->pid = child.pid;
 		out->start_time = child.start_time;
@@ -525,14 +587,328 @@ static int qemu_start(const struct vmm_config *cfg, struct vmm_proc *out, struct
 	vmm_child_end(&child, 0);
 	vmm_child_done(&child);
 	qemu_unlink_socks(cfg->api_sock);
-	err_wrap(e, "qemu start");
+	err_wrap(e, "qemu %s", op);
 	if (child.pid > 0)
 		vmm_child_err_tail(&child, QEMU_TAIL_LINES, e);
 	else if (cfg->console_log)
 		err_log(e, cfg->console_log);
-	log_error(cfg->log, "qemu start failed", LF_S("vm", cfg->vm_name),
+	log_error(cfg->log, "qemu failed", LF_S("vm", cfg->vm_name), LF_S("op", op),
 		  LF_S("error", e ? e->msg : ""));
 	return -1;
+}
+
+static int qemu_start(const struct vmm_config *cfg, struct vmm_proc *out, struct err *e)
+{
+	return qemu_run(cfg, "start", 0, qemu_boot_check, NULL, out, e);
+}
+
+/* ---- suspend and resume: migration to and from a file ------------------ */
+
+/* The migration's status and, once it failed, QEMU's reason. Returns 0
+ * with status set ("active", "completed", "failed", ...), or -1. */
+static int qemu_migrate_status(int fd, char *status, size_t len, char *why, size_t wlen,
+			       long long *bytes, int timeout_ms, struct logger *lg, struct err *e)
+{
+	json_t *ret = NULL;
+	const char *st, *desc;
+
+	if (qmp_execute(fd, "query-migrate", NULL, &ret, timeout_ms, lg, e) < 0)
+		return -1;
+	st = json_string_value(json_object_get(ret, "status"));
+	desc = json_string_value(json_object_get(ret, "error-desc"));
+	snprintf(status, len, "%s", st ? st : "none");
+	snprintf(why, wlen, "%s", desc ? desc : "QEMU gave no reason");
+	if (bytes)
+		*bytes = json_integer_value(
+		    json_object_get(json_object_get(ret, "ram"), "transferred"));
+	json_decref(ret);
+	return 0;
+}
+
+static int qemu_migrate_done(const char *status)
+{
+	return !strcmp(status, "completed") || !strcmp(status, "failed") ||
+	       !strcmp(status, "cancelled");
+}
+
+/* How long a migration of mem_mib may take: TCG on a busy 2-core host
+ * writes a mostly-zero GiB in a few seconds; this bounds a stuck one. */
+static int qemu_migrate_budget_ms(const struct vmm_config *cfg)
+{
+	return QEMU_MIGRATE_BASE_MS + cfg->mem_mib * QEMU_MIGRATE_MS_PER_MIB;
+}
+
+/* Makes the outgoing migration as fast as the disk allows: QEMU's default
+ * bandwidth cap is 32 MiB/s, and with the guest stopped there is no
+ * downtime to limit. */
+static int qemu_migrate_tune(int fd, struct logger *lg, struct err *e)
+{
+	json_t *args = json_pack("{s:I,s:I}", "max-bandwidth", (json_int_t)QEMU_MIGRATE_BANDWIDTH,
+				 "downtime-limit", (json_int_t)QEMU_MIGRATE_DOWNTIME_MS);
+	int r = qmp_execute(fd, "migrate-set-parameters", args, NULL, QEMU_QMP_STEP_MS, lg, e);
+
+	json_decref(args);
+	return r;
+}
+
+/* Hands file to QEMU under QEMU_STATE_FDNAME. */
+static int qemu_pass_fd(int fd, int file, struct logger *lg, struct err *e)
+{
+	json_t *args = json_pack("{s:s}", "fdname", QEMU_STATE_FDNAME);
+	int r = qmp_execute_fd(fd, "getfd", args, file, NULL, QEMU_QMP_STEP_MS, lg, e);
+
+	json_decref(args);
+	return r;
+}
+
+/* Best effort: drops the descriptor QEMU holds under QEMU_STATE_FDNAME
+ * when the migration did not take it. */
+static void qemu_drop_fd(int fd, struct logger *lg)
+{
+	json_t *args = json_pack("{s:s}", "fdname", QEMU_STATE_FDNAME);
+
+	qmp_execute(fd, "closefd", args, NULL, QEMU_QMP_STEP_MS, lg, NULL);
+	json_decref(args);
+}
+
+/* Runs the outgoing migration into file and waits for its end. */
+static int qemu_migrate_out(const struct vmm_config *cfg, int fd, int file, struct err *e)
+{
+	long long deadline = mono_ms() + qemu_migrate_budget_ms(cfg), bytes = 0;
+	char status[32] = "", why[512] = "";
+	json_t *args;
+	int r;
+
+	if (qemu_migrate_tune(fd, cfg->log, e) < 0)
+		return err_wrap(e, "set migration parameters");
+	if (qemu_pass_fd(fd, file, cfg->log, e) < 0)
+		return err_wrap(e, "pass the state file to QEMU");
+	args = json_pack("{s:s}", "uri", "fd:" QEMU_STATE_FDNAME);
+	r = qmp_execute(fd, "migrate", args, NULL, QEMU_QMP_STEP_MS, cfg->log, e);
+	json_decref(args);
+	if (r < 0) {
+		qemu_drop_fd(fd, cfg->log);
+		return err_wrap(e, "start the migration");
+	}
+	while (!qemu_migrate_done(status)) {
+		if (mono_ms() > deadline) {
+			/* Cancelled and waited for, so that cont finds the
+			 * source out of the migration. */
+			qmp_execute(fd, "migrate_cancel", NULL, NULL, QEMU_QMP_STEP_MS, cfg->log,
+				    NULL);
+			for (long long end = mono_ms() + QEMU_QMP_STEP_MS;
+			     !qemu_migrate_done(status) && mono_ms() < end;
+			     usleep(QEMU_MIGRATE_POLL_MS * 1000))
+				if (qemu_migrate_status(fd, status, sizeof(status), why,
+							sizeof(why), NULL, QEMU_QMP_STEP_MS,
+							cfg->log, NULL) < 0)
+					break;
+			return err_set(e, ERR_VMM,
+				       "the migration to the state file did not end within %d ms "
+				       "(%lld bytes written)",
+				       qemu_migrate_budget_ms(cfg), bytes);
+		}
+		usleep(QEMU_MIGRATE_POLL_MS * 1000);
+		if (qemu_migrate_status(fd, status, sizeof(status), why, sizeof(why), &bytes,
+					QEMU_QMP_STEP_MS, cfg->log, e) < 0)
+			return err_wrap(e, "query the migration");
+	}
+	if (strcmp(status, "completed"))
+		return err_set(e, ERR_VMM, "QEMU's migration to the state file %s: %s", status,
+			       why);
+	return 0;
+}
+
+/* fsync of a file or directory; errors name path. */
+static int qemu_fsync_path(int fd, const char *path, struct err *e)
+{
+	if (fsync(fd) < 0)
+		return err_errno(e, errno, "fsync %s", path);
+	return 0;
+}
+
+static int qemu_fsync_dir(const char *dir, struct err *e)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return err_errno(e, errno, "open %s", dir);
+	r = qemu_fsync_path(fd, dir, e);
+	close(fd);
+	return r;
+}
+
+static int qemu_suspend(const struct vmm_config *cfg, const struct vmm_proc *p,
+			const char *state_dir, long long *state_bytes, struct err *e)
+{
+	long long t0 = mono_ms();
+	char *path = xasprintf("%s/%s", state_dir, QEMU_STATE_FILE);
+	int fd = -1, file = -1, stopped = 0, r = -1;
+	struct stat st;
+
+	*state_bytes = 0;
+	if (!proc_alive(p->pid, p->start_time)) {
+		err_set(e, ERR_BAD_STATE, "QEMU (pid %d) is not running", (int)p->pid);
+		goto out;
+	}
+	/* O_EXCL: a file already there is a state someone else is writing. */
+	file = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (file < 0) {
+		err_errno(e, errno, "create the state file %s", path);
+		goto out;
+	}
+	fd = qmp_connect(cfg->api_sock, QEMU_QMP_STEP_MS, cfg->log, e);
+	if (fd < 0)
+		goto out;
+	if (qmp_execute(fd, "stop", NULL, NULL, QEMU_QMP_STEP_MS, cfg->log, e) < 0) {
+		err_wrap(e, "pause the guest");
+		goto out;
+	}
+	stopped = 1;
+	log_info(cfg->log, "qemu paused", LF_S("vm", cfg->vm_name),
+		 LF_I("duration_ms", mono_ms() - t0));
+	if (qemu_migrate_out(cfg, fd, file, e) < 0)
+		goto out;
+	if (qemu_fsync_path(file, path, e) < 0 || fstat(file, &st) < 0 ||
+	    qemu_fsync_dir(state_dir, e) < 0)
+		goto out;
+	*state_bytes = (long long)st.st_size;
+	r = 0;
+	log_info(cfg->log, "qemu suspended", LF_S("vm", cfg->vm_name), LF_S("state", path),
+		 LF_I("state_bytes", *state_bytes), LF_I("duration_ms", mono_ms() - t0));
+out:
+	if (r < 0 && stopped) {
+		struct err sub;
+
+		/* The guest runs on; if even that fails, the error above
+		 * is still the one to show, and the daemon sees a paused VM. */
+		err_clear(&sub);
+		if (qmp_execute(fd, "cont", NULL, NULL, QEMU_QMP_STEP_MS, cfg->log, &sub) < 0)
+			log_error(cfg->log, "qemu cont after a failed suspend",
+				  LF_S("vm", cfg->vm_name), LF_S("error", sub.msg));
+	}
+	if (fd >= 0)
+		close(fd);
+	if (file >= 0)
+		close(file);
+	if (r < 0) {
+		if (file >= 0)
+			unlink(path);
+		err_wrap(e, "qemu suspend");
+		log_error(cfg->log, "qemu suspend failed", LF_S("vm", cfg->vm_name),
+			  LF_S("error", e ? e->msg : ""));
+	}
+	free(path);
+	return r;
+}
+
+/* Resume's last stage: QEMU, started with -incoming defer, reads the state
+ * file, then the guest runs on. A state QEMU cannot load ends QEMU ("load
+ * of migration failed: ..." on its stderr, the console log). */
+static int qemu_restore(const struct vmm_config *cfg, int fd, const char *state_dir,
+			struct vmm_child *child, struct err *e)
+{
+	long long t0 = mono_ms(), deadline = t0 + qemu_migrate_budget_ms(cfg);
+	char *path = xasprintf("%s/%s", state_dir, QEMU_STATE_FILE);
+	char status[32] = "", why[512] = "";
+	int file = -1, r = -1;
+	json_t *args;
+
+	file = open(path, O_RDONLY | O_CLOEXEC);
+	if (file < 0) {
+		err_errno(e, errno, "open the state file %s", path);
+		goto out;
+	}
+	if (qemu_pass_fd(fd, file, cfg->log, e) < 0) {
+		err_wrap(e, "pass the state file to QEMU");
+		goto out;
+	}
+	args = json_pack("{s:s}", "uri", "fd:" QEMU_STATE_FDNAME);
+	r = qmp_execute(fd, "migrate-incoming", args, NULL, QEMU_QMP_STEP_MS, cfg->log, e);
+	json_decref(args);
+	if (r < 0) {
+		err_wrap(e, "load the state");
+		goto out;
+	}
+	r = -1;
+	/* QEMU 7.2 loads the state in its main loop, so query-migrate is
+	 * answered only once the load is over: each query may take long. */
+	while (strcmp(status, "completed")) {
+		int left = (int)(deadline - mono_ms());
+
+		if (left <= 0) {
+			err_set(e, ERR_VMM, "QEMU did not load the state file within %d ms",
+				qemu_migrate_budget_ms(cfg));
+			goto out;
+		}
+		if (qemu_migrate_status(fd, status, sizeof(status), why, sizeof(why), NULL, left,
+					cfg->log, e) < 0) {
+			if (!qemu_died(child, QEMU_DEATH_GRACE_MS, e))
+				err_wrap(e, "query the migration");
+			err_wrap(e, "load the state file %s", path);
+			goto out;
+		}
+		if (!strcmp(status, "failed") || !strcmp(status, "cancelled")) {
+			err_set(e, ERR_VMM, "QEMU could not load the state file %s: %s", path,
+				why);
+			goto out;
+		}
+		if (strcmp(status, "completed"))
+			usleep(QEMU_MIGRATE_POLL_MS * 1000);
+	}
+	log_info(cfg->log, "qemu state loaded", LF_S("vm", cfg->vm_name),
+		 LF_I("duration_ms", mono_ms() - t0));
+	/* The state says paused (suspend stopped the guest first), so QEMU
+	 * does not start it by itself: cont lets it run on. */
+	if (qmp_execute(fd, "cont", NULL, NULL, QEMU_QMP_STEP_MS, cfg->log, e) < 0) {
+		qemu_died(child, QEMU_DEATH_GRACE_MS, e);
+		err_wrap(e, "let the guest run");
+		goto out;
+	}
+	r = qemu_boot_check(cfg, fd, state_dir, child, e);
+out:
+	if (file >= 0)
+		close(file);
+	free(path);
+	return r;
+}
+
+static int qemu_resume(const struct vmm_config *cfg, const char *state_dir, struct vmm_proc *out,
+		       struct err *e)
+{
+	char *path = xasprintf("%s/%s", state_dir, QEMU_STATE_FILE);
+	int r = fs_check_readable(path, "saved VM state", e);
+
+	free(path);
+	if (r < 0) { /* nothing spawned for a state that is not there */
+		out->pid = 0;
+		out->start_time = -1;
+		return err_wrap(e, "qemu resume");
+	}
+	return qemu_run(cfg, "resume", 1, qemu_restore, state_dir, out, e);
+}
+
+/* A daemon that died mid-suspend left QEMU paused, perhaps still writing
+ * the state: cancel that (harmless when it is done) and let the guest run. */
+static int qemu_unpause(const struct vmm_config *cfg, const struct vmm_proc *p, struct err *e)
+{
+	int fd, r;
+
+	if (!proc_alive(p->pid, p->start_time))
+		return err_set(e, ERR_BAD_STATE, "QEMU (pid %d) is not running", (int)p->pid);
+	fd = qmp_connect(cfg->api_sock, QEMU_QMP_STEP_MS, cfg->log, e);
+	if (fd < 0)
+		return err_wrap(e, "unpause");
+	qmp_execute(fd, "migrate_cancel", NULL, NULL, QEMU_QMP_STEP_MS, cfg->log, NULL);
+	/* A cancel takes effect asynchronously: cont may be refused until it has. */
+	for (int i = 0; (r = qmp_execute(fd, "cont", NULL, NULL, QEMU_QMP_STEP_MS, cfg->log, e)) < 0 &&
+			i < 20; i++)
+		usleep(100 * 1000);
+	close(fd);
+	if (r < 0)
+		return err_wrap(e, "unpause");
+	log_info(cfg->log, "qemu unpaused", LF_S("vm", cfg->vm_name));
+	return 0;
 }
 
 /* ---- stop, cleanup, watch --------------------------------------------- */
@@ -586,4 +962,7 @@ const struct vmm_driver vmm_qemu = {
     .request_stop = qemu_request_stop,
     .cleanup = qemu_cleanup,
     .probe = qemu_probe,
+    .suspend = qemu_suspend,
+    .resume = qemu_resume,
+    .unpause = qemu_unpause,
 };

@@ -24,6 +24,15 @@
  * panic=1: with -no-reboot every reset ends QEMU), "guest-panic" (pvpanic,
  * not present on microvm), "host-signal" (SIGTERM/SIGINT), "host-qmp-quit".
  * QEMU sends SHUTDOWN and then exits, closing the watch connection.
+ *
+ * Suspend (vmm_qemu.suspend) leaves QEMU alive in the "postmigrate" state,
+ * its disks flushed and inactivated, after a STOP event on the watch socket;
+ * the daemon then ends it (a signal: the SHUTDOWN reason, if any, is
+ * "host-signal"). A state QEMU cannot load (truncated, not a migration
+ * stream, other memory size) makes the resuming QEMU exit with status 1;
+ * its reason is in the console log ("load of migration failed: ..."). QEMU
+ * checks no checksum over page contents: a flipped byte inside a page is
+ * loaded as is.
  */
 #ifndef BANGER_VMM_QEMU_H
 #define BANGER_VMM_QEMU_H
@@ -72,6 +81,16 @@ long qemu_host_tsc_khz(void);
  * qemu_argv_free(). ERR_INVALID when cfg is incomplete or inconsistent. */
 int qemu_build_argv(const struct vmm_config *cfg, long tsc_khz, char ***argv_out, struct err *e);
 void qemu_argv_free(char **argv);
+
+/* The same plus "-incoming defer": the command line resume spawns, the
+ * very one start used (QEMU checks the restored state against it), with
+ * the state to come over QMP. */
+int qemu_build_resume_argv(const struct vmm_config *cfg, long tsc_khz, char ***argv_out,
+			   struct err *e);
+
+/* The file suspend writes into state_dir: QEMU's migration stream (RAM,
+ * with zero pages as flags only, and every device's state). */
+#define QEMU_STATE_FILE "qemu.state"
 
 /* Writes the event (watch) socket path for api_sock into buf. -1 with
  * ERR_INVALID when it does not fit a Unix socket address. */

@@ -113,14 +113,42 @@ static int qmp_read_json(int fd, json_t **out, long long deadline, struct logger
 	return n > 0 ? 1 : n;
 }
 
-static int qmp_send(int fd, const char *text, struct logger *lg, struct err *e)
+/* Sends the first bytes of a message with pass_fd attached (SCM_RIGHTS):
+ * QEMU's socket chardev keeps the descriptors that come with the bytes it
+ * reads, and the command those bytes hold (getfd) takes them. */
+static ssize_t qmp_send_with_fd(int fd, const char *text, size_t len, int pass_fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {.iov_base = (void *)text, .iov_len = len};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf)};
+	struct cmsghdr *c;
+
+	memset(&ctl, 0, sizeof(ctl));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	return sendmsg(fd, &msg, MSG_NOSIGNAL);
+}
+
+/* Sends text; pass_fd >= 0 goes along with its first bytes. */
+static int qmp_send(int fd, const char *text, int pass_fd, struct logger *lg, struct err *e)
 {
 	size_t len = strlen(text), off = 0;
 
-	log_debug(lg, "qmp send", LF_S("msg", text));
+	log_debug(lg, "qmp send", LF_S("msg", text), LF_I("pass_fd", pass_fd));
 	while (off < len) {
 		/* MSG_NOSIGNAL: QEMU may have exited; that is an error, not SIGPIPE. */
-		ssize_t n = send(fd, text + off, len - off, MSG_NOSIGNAL);
+		ssize_t n = off == 0 && pass_fd >= 0
+				? qmp_send_with_fd(fd, text, len, pass_fd)
+				: send(fd, text + off, len - off, MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -194,6 +222,12 @@ static int qmp_reply_error(json_t *msg, const char *cmd, struct err *e)
 int qmp_execute(int fd, const char *cmd, json_t *args, json_t **ret, int timeout_ms,
 		struct logger *lg, struct err *e)
 {
+	return qmp_execute_fd(fd, cmd, args, -1, ret, timeout_ms, lg, e);
+}
+
+int qmp_execute_fd(int fd, const char *cmd, json_t *args, int pass_fd, json_t **ret,
+		   int timeout_ms, struct logger *lg, struct err *e)
+{
 	long long deadline = qmp_deadline(timeout_ms);
 	json_t *req = json_pack("{s:s}", "execute", cmd);
 	char *text;
@@ -207,7 +241,7 @@ int qmp_execute(int fd, const char *cmd, json_t *args, json_t **ret, int timeout
 	if (r == 0) {
 		char *line = xasprintf("%s\n", text);
 
-		r = qmp_send(fd, line, lg, e);
+		r = qmp_send(fd, line, pass_fd, lg, e);
 		free(line);
 	}
 	free(text);

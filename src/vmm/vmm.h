@@ -138,6 +138,10 @@ struct vmm_driver {
 	 * ERR_VMM with the VMM's message when it refused the state. */
 	int (*resume)(const struct vmm_config *cfg, const char *state_dir, struct vmm_proc *out,
 		      struct err *e);
+
+	/* Lets a guest that suspend paused run again, ending a save under way
+	 * (reconcile, after a daemon died mid-suspend). NULL with suspend. */
+	int (*unpause)(const struct vmm_config *cfg, const struct vmm_proc *p, struct err *e);
 };
 
 extern const struct vmm_driver vmm_firecracker;

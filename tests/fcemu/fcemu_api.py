@@ -164,7 +164,7 @@ class Router:
             if head == "snapshot":
                 if nxt == "create":
                     cfg = self.body(body, "SnapshotCreateParams")
-                    return (lambda: v.create_snapshot(cfg), False)
+                    return (lambda: app.create_snapshot(cfg), False)
                 if nxt == "load":
                     cfg = self.body(body, "SnapshotLoadParams")
                     depr = "mem_file_path" in cfg or "enable_diff_snapshots" in cfg

@@ -26,7 +26,9 @@ from fcemu_vmm import ApiError, Vmm
 VERSION = "1.16.1"
 BEHAVIOUR_DEFAULTS = {"ctrl_alt_del": "exit", "shutdown_delay_ms": 200, "boot_delay_ms": 0,
                       "api_delay_ms": 0, "fail_instance_start": False, "ready": True,
-                      "ready_delay_ms": 0, "console_after_boot": []}
+                      "ready_delay_ms": 0, "console_after_boot": [],
+                      "fail_snapshot_create": False, "fail_snapshot_load": False,
+                      "snapshot_delay_ms": 0}
 METRICS_PERIOD_S = 60.0
 
 
@@ -56,7 +58,8 @@ def read_behaviour():
             die_loudly(f"FCEMU_CONFIG {path}: ctrl_alt_del must be exit|ignore|crash")
         if k.endswith("_ms") and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
             die_loudly(f"FCEMU_CONFIG {path}: {k} must be a non-negative integer")
-        if k in ("fail_instance_start", "ready") and not isinstance(v, bool):
+        if k in ("fail_instance_start", "ready", "fail_snapshot_create",
+                 "fail_snapshot_load") and not isinstance(v, bool):
             die_loudly(f"FCEMU_CONFIG {path}: {k} must be a boolean")
         if k == "console_after_boot" and (not isinstance(v, list) or
                                           not all(isinstance(x, str) for x in v)):
@@ -121,8 +124,8 @@ class App:
         self.vmm.require_postboot()
         self.out.metrics.inc("i8042", "reset_count", 0)
         behaviour = read_behaviour()
-        if self.vmm.guest != "running":
-            return None  # a halted guest ignores the keyboard
+        if self.vmm.guest != "running" or self.vmm.paused:
+            return None  # a halted or paused guest ignores the keyboard
         delay = behaviour["shutdown_delay_ms"] / 1000.0
         if behaviour["ctrl_alt_del"] == "exit":
             self.schedule(delay, self.guest_reboot)
@@ -201,11 +204,33 @@ class App:
         if self.vmm.started or self.vmm.configured_boot_resources:
             raise ApiError("Load snapshot error: Loading a microVM snapshot not allowed after "
                            "configuring boot-specific resources.")
-        # FC terminates when a load fails; fcemu cannot load snapshots at all.
-        msg = "Load snapshot error: fcemu does not emulate snapshot loading"
-        self.schedule(0.0, lambda: (write_all(2, f"Error: RunWithApi({msg!r})\n".encode()),
-                                    self.exit(1)))
-        raise ApiError(msg)
+        behaviour = read_behaviour()
+        try:
+            if behaviour["fail_snapshot_load"]:
+                raise ApiError("Load snapshot error: fcemu: fail_snapshot_load is set in "
+                               "FCEMU_CONFIG")
+            self.vmm.load_snapshot(cfg)
+        except ApiError as e:
+            # FC terminates when a load fails, after answering.
+            msg = str(e)
+            self.schedule(0.0, lambda: (write_all(2, f"Error: RunWithApi({msg!r})\n".encode()),
+                                        self.exit(1)))
+            raise
+        self.out.console.enabled = self.vmm.console_enabled(self.vmm.cmdline)
+        self.flush_metrics()
+        self.next_metrics = time.monotonic() + METRICS_PERIOD_S
+        # A restored guest is already up: no boot lines, no second ready line.
+        self.log_main("Info", "Loaded the microVM state from the snapshot.")
+        return None
+
+    def create_snapshot(self, cfg):
+        if read_behaviour()["fail_snapshot_create"]:
+            raise ApiError("Create snapshot error: fcemu: fail_snapshot_create is set in "
+                           "FCEMU_CONFIG")
+        delay = read_behaviour()["snapshot_delay_ms"]
+        if delay:
+            time.sleep(delay / 1000.0)
+        self.vmm.create_snapshot(cfg)
 
     def balloon_stats(self):
         b = self.vmm.get_balloon()

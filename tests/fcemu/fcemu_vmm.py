@@ -8,6 +8,8 @@ Failures raise ApiError(fault_message); the router turns them into 400s.
 """
 
 import fcntl
+import hashlib
+import json
 import os
 import socket
 import struct
@@ -400,6 +402,10 @@ class Vmm:
         self.require_postboot()
         self.state = "Paused" if cfg["state"] == "Paused" else "Running"
 
+    @property
+    def paused(self):
+        return self.state == "Paused"
+
     def patch_balloon(self, cfg):
         self.require_postboot()
         if self.balloon is None:
@@ -412,16 +418,84 @@ class Vmm:
         return self.balloon
 
     def create_snapshot(self, cfg):
+        """A Full snapshot as real files: the vmstate (what a load needs to
+        rebuild this VM, with a checksum) and a memory file of mem_size_mib
+        MiB (sparse but for a header naming the vmstate it belongs to)."""
         self.require_postboot()
         if self.state != "Paused":
             raise ApiError("Create snapshot error: Cannot save the microVM state: The microVM "
                            "must be paused before creating a snapshot.")
-        for key in ("snapshot_path", "mem_file_path"):
-            try:
-                with open(cfg[key], "w", encoding="utf-8") as f:
-                    f.write(f"fcemu {key} of {self.id}\n")
-            except OSError as e:
-                raise ApiError(f"Create snapshot error: {os_err(e)}")
+        if cfg.get("snapshot_type", "Full") == "Diff" and not self.machine["track_dirty_pages"]:
+            raise ApiError("Create snapshot error: Diff snapshots are not allowed on uVMs with "
+                           "dirty page tracking disabled.")
+        state = snapshot_state(self)
+        text = json.dumps(state, sort_keys=True)
+        body = {"fcemu_vmstate": 1, "state": state,
+                "sha256": hashlib.sha256(text.encode()).hexdigest()}
+        try:
+            with open(cfg["snapshot_path"], "w", encoding="utf-8") as f:
+                json.dump(body, f, sort_keys=True)
+            with open(cfg["mem_file_path"], "wb") as f:
+                f.write(memory_header(body["sha256"]))
+                f.truncate(self.machine["mem_size_mib"] << 20)
+        except OSError as e:
+            raise ApiError(f"Create snapshot error: {os_err(e)}")
+
+    def load_snapshot(self, cfg):
+        """PUT /snapshot/load on a fresh process: rebuilds the VM from the
+        files create_snapshot wrote, opening its disks and taps as PUTs
+        would. Raises ApiError (the caller then ends the process, as FC
+        does after a failed load)."""
+        prefix = "Load snapshot error: Cannot build a microVM from snapshot: "
+        if ("mem_backend" in cfg) == ("mem_file_path" in cfg):
+            raise ApiError("Load snapshot error: exactly one of mem_backend and mem_file_path "
+                           "must be given")
+        backend = cfg.get("mem_backend") or {"backend_type": "File",
+                                             "backend_path": cfg["mem_file_path"]}
+        if backend["backend_type"] != "File":
+            raise ApiError("Load snapshot error: fcemu does not emulate the Uffd memory backend")
+        try:
+            with open(cfg["snapshot_path"], encoding="utf-8") as f:
+                body = json.load(f)
+            state = body["state"]
+            ok = body.get("fcemu_vmstate") == 1 and body["sha256"] == hashlib.sha256(
+                json.dumps(state, sort_keys=True).encode()).hexdigest()
+        except OSError as e:
+            raise ApiError(prefix + f"Failed to open the snapshot file: {os_err(e)}")
+        except (ValueError, KeyError, TypeError):
+            ok = False
+        if not ok:
+            raise ApiError(prefix + "Failed to load the microVM state: the snapshot file is "
+                           "not one fcemu wrote, or it is corrupt (CRC mismatch)")
+        try:
+            size = os.stat(backend["backend_path"]).st_size
+            with open(backend["backend_path"], "rb") as f:
+                head = f.read(len(memory_header(body["sha256"])))
+        except OSError as e:
+            raise ApiError(prefix + f"Failed to load guest memory: {os_err(e)}")
+        if size != state["machine"]["mem_size_mib"] << 20 or head != memory_header(body["sha256"]):
+            raise ApiError(prefix + "Failed to load guest memory: the memory file does not "
+                           f"match the snapshot ({size} bytes, "
+                           f"{state['machine']['mem_size_mib'] << 20} expected)")
+        overrides = {o["iface_id"]: o["host_dev_name"] for o in cfg.get("network_overrides", [])}
+        for iface in overrides:
+            if not any(n["iface_id"] == iface for n in state["nets"]):
+                raise ApiError(prefix + f"Invalid network override: no interface {iface}")
+        self.machine = dict(state["machine"])
+        self.boot = state["boot"]
+        try:  # disks and taps must be there as at snapshot time
+            for d in state["drives"]:
+                d = dict(d, _fd=self._open_backing(d["path_on_host"], d["is_read_only"]))
+                self.drives.append(d)
+            for n in state["nets"]:
+                n = dict(n, host_dev_name=overrides.get(n["iface_id"], n["host_dev_name"]))
+                n["_fd"] = open_tap(n["host_dev_name"])
+                self.nets.append(n)
+        except ApiError as ex:
+            raise ApiError(prefix + str(ex)) from None
+        self.cmdline = state["cmdline"]
+        self.state = "Running" if cfg.get("resume_vm") else "Paused"
+        self.guest = "running"
 
     # -- boot ----------------------------------------------------------------
 
@@ -509,6 +583,19 @@ class Vmm:
         self.state = "Running"
         self.guest = "running"
         self.cmdline = cmdline
+
+
+def snapshot_state(vmm):
+    """What a load needs to rebuild vmm: its configuration, no open files."""
+    def public(d):
+        return {k: v for k, v in d.items() if not k.startswith("_")}
+    return {"id": vmm.id, "machine": dict(vmm.machine), "boot": vmm.boot,
+            "cmdline": vmm.cmdline, "drives": [public(d) for d in vmm.drives],
+            "nets": [public(n) for n in vmm.nets]}
+
+
+def memory_header(sha):
+    return f"fcemu guest memory for vmstate {sha}\n".encode()
 
 
 def _cmdline_problem(args):

@@ -675,3 +675,154 @@ def test_sighup_exits_156(emu):
     e = emu()
     e.proc.send_signal(signal.SIGHUP)
     assert e.wait_exit() == 156
+
+
+# -- snapshots: PATCH /vm, PUT /snapshot/create and /snapshot/load ---------------------
+
+def snapshot(e, tmp):
+    """Pauses a booted emulator and writes a Full snapshot into tmp."""
+    assert e.req("PATCH", "/vm", {"state": "Paused"}).status == 204
+    r = e.req("PUT", "/snapshot/create", {"snapshot_type": "Full",
+                                          "snapshot_path": str(tmp / "vmstate"),
+                                          "mem_file_path": str(tmp / "memory")})
+    assert r.status == 204, r.text
+    return tmp / "vmstate", tmp / "memory"
+
+
+def fresh(tmp_path, name, **kw):
+    d = tmp_path / name
+    d.mkdir()
+    return Emu(d, **kw)
+
+
+def load_body(snap, mem, **kw):
+    return dict({"snapshot_path": str(snap),
+                 "mem_backend": {"backend_type": "File", "backend_path": str(mem)}}, **kw)
+
+
+def test_snapshot_round_trip_restores_the_vm_without_a_boot(emu, files, tmp_path):
+    e = emu()
+    boot(e, files)
+    snap, mem = snapshot(e, tmp_path)
+    assert mem.stat().st_size == 256 << 20  # the guest's memory, sparse
+    assert mem.stat().st_blocks * 512 < 1 << 20
+    state = json.loads(snap.read_text())
+    assert state["state"]["drives"][0]["path_on_host"] == str(files / "rootfs.ext4")
+    # Paused: the guest does not react to the keyboard.
+    assert e.req("PUT", "/actions", {"action_type": "SendCtrlAltDel"}).status == 204
+    time.sleep(0.4)
+    assert e.proc.poll() is None
+    e.stop()
+
+    f = fresh(tmp_path, "second")
+    try:
+        assert f.req("PUT", "/logger", {"level": "Info"}).status == 204
+        r = f.req("PUT", "/snapshot/load", load_body(snap, mem, resume_vm=True))
+        assert r.status == 204, r.text
+        assert f.req("GET", "/").json()["state"] == "Running"
+        cfg = f.req("GET", "/vm/config").json()
+        assert cfg["machine-config"]["mem_size_mib"] == 256
+        assert cfg["drives"][0]["drive_id"] == "rootfs"
+        assert "login:" not in f.stdout() and "banger: ready" not in f.stdout()
+        # After a load, pre-boot calls are refused as after a boot.
+        r = f.req("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 128})
+        assert r.status == 400 and "after starting" in r.fault
+        assert f.req("PUT", "/actions", {"action_type": "SendCtrlAltDel"}).status == 204
+        assert f.wait_exit() == 0
+    finally:
+        f.stop()
+
+
+def test_snapshot_load_paused_until_resumed(emu, files, tmp_path):
+    e = emu()
+    boot(e, files)
+    snap, mem = snapshot(e, tmp_path)
+    e.stop()
+    f = fresh(tmp_path, "second")
+    try:
+        assert f.req("PUT", "/snapshot/load", load_body(snap, mem)).status == 204
+        assert f.req("GET", "/").json()["state"] == "Paused"
+        assert f.req("PATCH", "/vm", {"state": "Resumed"}).status == 204
+        assert f.req("GET", "/").json()["state"] == "Running"
+    finally:
+        f.stop()
+
+
+def test_snapshot_create_rules(emu, files, tmp_path):
+    e = emu()
+    r = e.req("PUT", "/snapshot/create", {"snapshot_path": str(tmp_path / "s"),
+                                          "mem_file_path": str(tmp_path / "m")})
+    assert r.status == 400 and "before starting" in r.fault
+    r = e.req("PATCH", "/vm", {"state": "Paused"})
+    assert r.status == 400 and "before starting" in r.fault
+    boot(e, files)
+    r = e.req("PUT", "/snapshot/create", {"snapshot_path": str(tmp_path / "s"),
+                                          "mem_file_path": str(tmp_path / "m")})
+    assert r.status == 400 and "must be paused" in r.fault
+    assert e.req("PATCH", "/vm", {"state": "Paused"}).status == 204
+    r = e.req("PUT", "/snapshot/create", {"snapshot_type": "Diff",
+                                          "snapshot_path": str(tmp_path / "s"),
+                                          "mem_file_path": str(tmp_path / "m")})
+    assert r.status == 400 and "dirty page tracking" in r.fault
+    r = e.req("PUT", "/snapshot/create", {"snapshot_path": str(tmp_path / "s")})
+    assert r.status == 400  # mem_file_path is required
+    r = e.req("PUT", "/snapshot/create", {"snapshot_path": str(tmp_path / "s"),
+                                          "mem_file_path": str(tmp_path / "m"), "version": "1"})
+    assert r.status == 400  # removed in 1.6: an unknown field now
+    r = e.req("PATCH", "/vm", {"state": "Stopped"})
+    assert r.status == 400
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "truncate", "missing_disk", "other_memory"])
+def test_snapshot_load_failures_end_the_process(emu, files, tmp_path, damage):
+    e = emu()
+    boot(e, files)
+    snap, mem = snapshot(e, tmp_path)
+    e.stop()
+    if damage == "corrupt":
+        snap.write_text(snap.read_text().replace("256", "512"))
+    elif damage == "truncate":
+        os.truncate(mem, 1 << 20)
+    elif damage == "missing_disk":
+        os.unlink(files / "rootfs.ext4")
+    else:
+        with open(mem, "r+b") as f:
+            f.write(b"X")
+    f = fresh(tmp_path, "second")
+    try:
+        r = f.req("PUT", "/snapshot/load", load_body(snap, mem, resume_vm=True))
+        assert r.status == 400 and r.fault.startswith("Load snapshot error"), r.text
+        assert f.wait_exit() == 1  # FC ends after a failed load
+    finally:
+        f.stop()
+
+
+def test_snapshot_load_only_on_a_fresh_process(emu, files, tmp_path):
+    e = emu()
+    boot(e, files)
+    snap, mem = snapshot(e, tmp_path)
+    e.stop()
+    f = fresh(tmp_path, "second")
+    try:
+        assert f.req("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 128}).status \
+            == 204
+        r = f.req("PUT", "/snapshot/load", load_body(snap, mem))
+        assert r.status == 400 and "not allowed after configuring" in r.fault
+        both = load_body(snap, mem, mem_file_path=str(mem))
+        g = fresh(tmp_path, "third")
+        try:
+            r = g.req("PUT", "/snapshot/load", both)
+            assert r.status == 400 and "exactly one" in r.fault
+        finally:
+            g.stop()
+    finally:
+        f.stop()
+
+
+def test_snapshot_fail_knobs(emu, files, tmp_path):
+    e = emu(behaviour={"fail_snapshot_create": True})
+    boot(e, files)
+    assert e.req("PATCH", "/vm", {"state": "Paused"}).status == 204
+    r = e.req("PUT", "/snapshot/create", {"snapshot_path": str(tmp_path / "s"),
+                                          "mem_file_path": str(tmp_path / "m")})
+    assert r.status == 400 and "fail_snapshot_create" in r.fault

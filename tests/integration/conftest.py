@@ -26,7 +26,7 @@ BANGERD = REPO / "bangerd"
 FCEMU = REPO / "tests" / "fcemu" / "firecracker"
 # The sanitizer build (`make unit-asan`); ASAN_BUILD as in the Makefile.
 ASAN_DIR = REPO / os.environ.get("ASAN_BUILD", "build-asan")
-TRANSITIONAL = ("creating", "starting", "stopping", "deleting")
+TRANSITIONAL = ("creating", "starting", "stopping", "deleting", "suspending")
 
 
 def alive(pid):
@@ -377,8 +377,16 @@ class Env:
                                 f"API socket (pid state {proc_state(v['pid'])})")
             elif st == "running" and pid != v["pid"]:
                 problems.append(f"{n} is running as pid {v['pid']} but its VMM is pid {pid}")
-            elif st == "stopped" and pid:
-                problems.append(f"{n} is stopped but its VMM (pid {pid}) runs")
+            elif st in ("stopped", "suspended") and pid:
+                problems.append(f"{n} is {st} but its VMM (pid {pid}) runs")
+            vdir = Path(v["dir"])
+            if st == "suspended" and not (vdir / "suspend" / "manifest.json").is_file():
+                problems.append(f"{n} is suspended but has no complete saved state")
+            if st in ("stopped", "running") and (vdir / "suspend").exists():
+                problems.append(f"{n} is {st} but a saved state is left in {vdir}")
+            for left in ("suspend.tmp", "suspend.used"):
+                if (vdir / left).exists():
+                    problems.append(f"{n} has a leftover {left}")
             work = Path(v["work_disk"]["path"])
             if st not in ("creating", "deleting"):
                 if not (Path(v["overlay"]["path"]).is_file() and work.is_file()):

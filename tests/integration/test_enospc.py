@@ -254,3 +254,22 @@ def test_daemon_keeps_serving_when_its_log_cannot_be_written(small_state):
     assert env.daemon_pid() == pid
     assert env.settled_problems() == []
     env.assert_sanitizer_clean()
+
+
+def test_suspend_without_room_for_the_memory_is_refused(small_state):
+    """The guest's 256 MiB cannot fit in the 48 MiB state filesystem: the
+    suspend is refused before anything is written, naming the space needed
+    and what to do, and the VM runs on."""
+    env = small_state
+    env.register_default_image()
+    env.banger("vm", "create", "--name", "sleepy", check=True)
+    vm = env.vm("sleepy")
+    r = env.banger("vm", "suspend", "sleepy")
+    assert r.returncode == 1, r.stdout
+    assert "not enough space to save the guest's state" in r.stderr
+    assert "MiB needed" in r.stderr and "banger vm stop sleepy" in r.stderr
+    after = env.vm("sleepy")
+    assert after["state"] == "running" and after["pid"] == vm["pid"] and alive(vm["pid"])
+    assert not any(p.name.startswith("suspend") for p in Path(vm["dir"]).iterdir())
+    assert env.settled_problems() == []
+    env.assert_sanitizer_clean()

@@ -102,6 +102,14 @@ def test_table_follows_vms_and_keys_start_stop(booted, tui):
     t.keys("s")
     t.wait(state_is("alpha-one", "running"), "alpha-one running on screen")
     assert env.vm("alpha-one")["state"] == "running"
+    # z suspends it, s resumes it.
+    t.keys("z")
+    t.wait(lambda s: state_is("alpha-one", "suspended")(s) and " of saved state (s resumes it)"
+           in s, "alpha-one suspended on screen, with its saved state's size")
+    assert env.vm("alpha-one")["state"] == "suspended"
+    t.keys("s")
+    t.wait(state_is("alpha-one", "running"), "alpha-one resumed on screen")
+    assert env.vm("alpha-one")["resume_note"].startswith("resumed")
     # j moves down to beta-two; s starts that one.
     t.keys("j")
     t.wait(lambda s: "-- beta-two " in s, "details of beta-two")

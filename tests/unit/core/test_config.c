@@ -30,6 +30,10 @@ static void defaults_and_values(void **state)
 	assert_string_equal(c.firecracker_bin, "/opt/fc");
 	assert_string_equal(c.bridge_name, "banger0");
 	assert_string_equal(c.vmm, "auto");
+	assert_int_equal(c.suspend_on_stop, 0);
+	config_free(&c);
+	assert_int_equal(parse(&c, "suspend_on_stop = true\n", &e), 0);
+	assert_int_equal(c.suspend_on_stop, 1);
 	config_free(&c);
 }
 
@@ -54,6 +58,9 @@ static void wrong_type_and_bad_values(void **state)
 	assert_int_equal(parse(&c, "stop_timeout = \"ten\"\n", &e), -1);
 	assert_non_null(strstr(e.msg, "config.toml:1"));
 	assert_non_null(strstr(e.msg, "integer"));
+	config_free(&c);
+	assert_int_equal(parse(&c, "suspend_on_stop = 1\n", &e), -1);
+	assert_non_null(strstr(e.msg, "suspend_on_stop must be a boolean"));
 	config_free(&c);
 	assert_int_equal(parse(&c, "log_level = \"loud\"\n", &e), -1);
 	assert_non_null(strstr(e.msg, "loud"));
@@ -90,6 +97,15 @@ static void env_overrides_file(void **state)
 	assert_non_null(strstr(e.msg, "BANGER_STOP_TIMEOUT"));
 	config_free(&c);
 	unsetenv("BANGER_STOP_TIMEOUT");
+	setenv("BANGER_SUSPEND_ON_STOP", "true", 1);
+	assert_int_equal(config_load(&c, &p, &e), 0);
+	assert_int_equal(c.suspend_on_stop, 1);
+	config_free(&c);
+	setenv("BANGER_SUSPEND_ON_STOP", "yes", 1);
+	assert_int_equal(config_load(&c, &p, &e), -1);
+	assert_non_null(strstr(e.msg, "true or false"));
+	config_free(&c);
+	unsetenv("BANGER_SUSPEND_ON_STOP");
 	unsetenv("BANGER_LOG_LEVEL");
 	paths_free(&p);
 	rmdir(dir);

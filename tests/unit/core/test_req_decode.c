@@ -74,6 +74,28 @@ static void start_takes_no_wait_only(void **state)
 	json_decref(j);
 }
 
+static void publish_is_an_array_of_strings(void **state)
+{
+	struct vm_create_req req;
+	struct err e;
+	json_t *j = body("{\"publish\": [\"8080:80\", \"9000:9000\"], \"suspend_on_stop\": true}");
+
+	(void)state;
+	assert_int_equal(req_decode_vm_create(j, &req, &e), 0);
+	assert_int_equal(json_array_size(req.publish), 2);
+	assert_int_equal(req.suspend_on_stop, 1);
+	json_decref(j);
+	j = body("{}");
+	assert_int_equal(req_decode_vm_create(j, &req, &e), 0);
+	assert_null(req.publish);
+	assert_int_equal(req.suspend_on_stop, -1); /* the config's default */
+	json_decref(j);
+	assert_non_null(strstr(create_error("{\"publish\": \"8080:80\"}", &e),
+			       "must be an array of strings, got a string"));
+	assert_non_null(strstr(create_error("{\"publish\": [80]}", &e),
+			       "item 0 is an integer"));
+}
+
 static void unknown_fields_are_named_with_the_accepted_ones(void **state)
 {
 	struct err e;
@@ -81,7 +103,8 @@ static void unknown_fields_are_named_with_the_accepted_ones(void **state)
 	(void)state;
 	assert_string_equal(create_error("{\"memory\": 512}", &e),
 			    "unknown field \"memory\" in the request body; accepted: name, image, "
-			    "vcpu, memory_mib, disk_size, vmm, nat, no_start, no_wait");
+			    "vcpu, memory_mib, disk_size, vmm, nat, no_start, no_wait, "
+			    "suspend_on_stop, publish");
 	{
 		json_t *j = body("{\"force\": true}");
 
@@ -230,6 +253,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(create_fills_the_request),
 	    cmocka_unit_test(unknown_fields_are_named_with_the_accepted_ones),
+	    cmocka_unit_test(publish_is_an_array_of_strings),
 	    cmocka_unit_test(start_takes_no_wait_only),
 	    cmocka_unit_test(wrong_types_say_what_was_expected),
 	    cmocka_unit_test(values_are_checked),

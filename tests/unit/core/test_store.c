@@ -91,6 +91,16 @@ static void records_round_trip(void **state)
 	assert_int_equal(store_vm_get(s, "calm-otter", &vm, &e), 0);
 	assert_int_equal(vm.state, VM_STATE_RUNNING);
 	assert_int_equal(vm.pid, 1234);
+	vm.state = VM_STATE_SUSPENDED;
+	vm.suspend_on_stop = 1;
+	vm.state_bytes = 123456789012LL;
+	snprintf(vm.resume_note, sizeof(vm.resume_note), "cold boot: the kernel changed");
+	assert_int_equal(store_vm_update(s, &vm, &e), 0);
+	assert_int_equal(store_vm_get(s, "calm-otter", &vm, &e), 0);
+	assert_int_equal(vm.state, VM_STATE_SUSPENDED);
+	assert_int_equal(vm.suspend_on_stop, 1);
+	assert_int_equal(vm.state_bytes, 123456789012LL);
+	assert_string_equal(vm.resume_note, "cold boot: the kernel changed");
 	image_and_vm(s, "brave-yak", "");
 	assert_int_equal(store_vm_list(s, &all, &n, &e), 0);
 	assert_int_equal(n, 2);
@@ -203,10 +213,10 @@ static void unknown_state_in_the_database_is_an_error(void **state)
 	struct err e;
 
 	image_and_vm(s, "odd", "");
-	assert_int_equal(sqlite3_exec(raw, "UPDATE vms SET state='suspended'", NULL, NULL, NULL),
+	assert_int_equal(sqlite3_exec(raw, "UPDATE vms SET state='hibernated'", NULL, NULL, NULL),
 			 SQLITE_OK);
 	assert_int_equal(store_vm_get(s, "odd", &vm, &e), -1);
-	assert_non_null(strstr(e.msg, "unknown state \"suspended\""));
+	assert_non_null(strstr(e.msg, "unknown state \"hibernated\""));
 	assert_int_equal(store_vm_list(s, &all, &n, &e), -1);
 }
 

@@ -14,6 +14,8 @@
 #define R VM_STATE_RUNNING
 #define P VM_STATE_STOPPING
 #define D VM_STATE_DELETING
+#define U VM_STATE_SUSPENDING
+#define Z VM_STATE_SUSPENDED
 
 /* Every move the daemon makes, written out independently of the table. */
 /* clang-format off */
@@ -28,6 +30,15 @@ static const struct {
 	{R, P, "vm stop, kill, guest poweroff"},
 	{R, S, "VMM exited / found dead"},
 	{P, S, "VMM exited"},
+	{R, U, "vm suspend"},
+	{U, Z, "state saved, VMM ended"},
+	{U, R, "save failed, guest let run again"},
+	{U, S, "VMM died during the save"},
+	{Z, A, "vm start resumes (or cold-boots)"},
+	{Z, S, "vm stop discards the saved state"},
+	{Z, D, "vm delete"},
+	{A, Z, "resume could not begin: state kept"},
+	{S, Z, "snapshot restore brings a saved state back"},
 };
 /* clang-format on */
 
@@ -63,16 +74,20 @@ static void impossible_moves_are_refused(void **state)
 	assert_false(vm_state_can(VM_STATE_COUNT, S));
 	assert_false(vm_state_can(S, VM_STATE_COUNT));
 	assert_false(vm_state_can((enum vm_state)-1, S));
+	assert_false(vm_state_can(Z, R)); /* a resume goes through starting */
+	assert_false(vm_state_can(U, D)); /* delete while its VMM still writes */
+	assert_false(vm_state_can(A, U)); /* suspend only a guest that is ready */
 }
 
 static void names_round_trip(void **state)
 {
 	static const char *const want[] = {"creating", "stopped", "starting",
-					   "running",  "stopping", "deleting"};
+					   "running",  "stopping", "deleting",
+					   "suspending", "suspended"};
 	enum vm_state s;
 
 	(void)state;
-	assert_int_equal(VM_STATE_COUNT, 6);
+	assert_int_equal(VM_STATE_COUNT, 8);
 	for (int i = 0; i < VM_STATE_COUNT; i++) {
 		assert_string_equal(vm_state_name(i), want[i]);
 		assert_int_equal(vm_state_parse(want[i], &s), 0);
@@ -87,7 +102,7 @@ static void unknown_names_leave_the_output_alone(void **state)
 	enum vm_state s = R;
 
 	(void)state;
-	assert_int_equal(vm_state_parse("suspended", &s), -1);
+	assert_int_equal(vm_state_parse("paused", &s), -1);
 	assert_int_equal(vm_state_parse("Running", &s), -1);
 	assert_int_equal(vm_state_parse("running ", &s), -1);
 	assert_int_equal(vm_state_parse("", &s), -1);
@@ -100,14 +115,17 @@ static void predicates(void **state)
 {
 	(void)state;
 	assert_false(vm_state_is_active(S));
+	assert_false(vm_state_is_active(Z)); /* no process: may be deleted */
 	for (int i = 0; i < VM_STATE_COUNT; i++)
-		if (i != S)
+		if (i != S && i != Z)
 			assert_true(vm_state_is_active(i));
 	assert_false(vm_state_is_active(VM_STATE_COUNT));
 	assert_true(vm_state_has_vmm(R));
 	assert_true(vm_state_has_vmm(P));
 	assert_true(vm_state_has_vmm(A)); /* VMM up, guest booting */
 	assert_false(vm_state_has_vmm(S));
+	assert_true(vm_state_has_vmm(U)); /* the VMM writes the state */
+	assert_false(vm_state_has_vmm(Z));
 }
 
 /* Every state is reachable from creating, and every state but deleting can

@@ -270,6 +270,34 @@ static void test_argv_rejects_bad_config(void **state)
 
 /* The guest's TSC runs at the host's rate under TCG: the figure handed to
  * the guest kernel must be a plausible CPU clock. */
+/* Resume spawns the very command line of start, waiting for the state. */
+static void test_resume_argv(void **state)
+{
+	struct vmm_config c = base_cfg();
+	char **start = NULL, **resume = NULL;
+	size_t n;
+	struct err e;
+
+	(void)state;
+	c.drives[0] = (struct vmm_drive){"base", "/img/base.ext4", 1, 1};
+	c.ndrives = 1;
+	c.tap = "bg-0123";
+	c.mac = "06:01:23:45:67:89";
+	assert_int_equal(qemu_build_argv(&c, 2596140, &start, &e), 0);
+	assert_int_equal(qemu_build_resume_argv(&c, 2596140, &resume, &e), 0);
+	n = argv_len(start);
+	assert_int_equal(argv_len(resume), n + 2);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(resume[i], start[i]);
+	assert_string_equal(resume[n], "-incoming");
+	assert_string_equal(resume[n + 1], "defer");
+	qemu_argv_free(start);
+	qemu_argv_free(resume);
+	c.vcpu = 0;
+	assert_int_equal(qemu_build_resume_argv(&c, 0, &resume, &e), -1);
+	assert_int_equal(e.code, ERR_INVALID);
+}
+
 static void test_host_tsc_khz(void **state)
 {
 	long khz = qemu_host_tsc_khz();
@@ -694,6 +722,256 @@ static void test_cleanup_removes_sockets(void **state)
 	tmpdir_free(dir);
 }
 
+/* ---- descriptor passing and suspend against a fake QMP ------------------ */
+
+/* Reads one line byte by byte with recvmsg, keeping a descriptor that came
+ * with it (SCM_RIGHTS) in *got_fd (else -1). */
+static int fake_recv_line(int fd, char *buf, size_t len, int *got_fd)
+{
+	size_t n = 0;
+
+	*got_fd = -1;
+	while (n + 1 < len) {
+		union {
+			char b[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} ctl;
+		char c;
+		struct iovec iov = {.iov_base = &c, .iov_len = 1};
+		struct msghdr m = {
+		    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
+		struct cmsghdr *h;
+
+		if (recvmsg(fd, &m, 0) != 1)
+			break;
+		for (h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
+			if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
+				memcpy(got_fd, CMSG_DATA(h), sizeof(int));
+		if (c == '\n') {
+			buf[n] = '\0';
+			return 0;
+		}
+		buf[n++] = c;
+	}
+	buf[n] = '\0';
+	return -1;
+}
+
+/* The client passes a descriptor with its command; QEMU gets the same file. */
+static void test_qmp_execute_passes_fd(void **state)
+{
+	char *dir = tmpdir_new(), path[256], line[512];
+	struct stat a, b;
+	json_t *args = json_pack("{s:s}", "fdname", "x");
+	int sv[2], file, got;
+	struct err e;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/state", dir);
+	file = open(path, O_WRONLY | O_CREAT, 0600);
+	assert_true(file >= 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	put(sv[1], "{\"return\": {}}\r\n"); /* the reply, already waiting */
+	err_clear(&e);
+	assert_int_equal(qmp_execute_fd(sv[0], "getfd", args, file, NULL, 1000, NULL, &e), 0);
+	json_decref(args);
+	assert_int_equal(fake_recv_line(sv[1], line, sizeof(line), &got), 0);
+	assert_non_null(strstr(line, "\"getfd\""));
+	assert_true(got >= 0);
+	assert_int_equal(fstat(got, &a), 0);
+	assert_int_equal(fstat(file, &b), 0);
+	assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	close(got);
+	close(file);
+	close(sv[0]);
+	close(sv[1]);
+	tmpdir_free(dir);
+}
+
+/* A QEMU that migrates into the descriptor it gets: writes 3000 bytes,
+ * then reports the migration completed, or failed with QEMU's reason. */
+struct fake_mig {
+	char path[108];
+	int lfd, fail;
+	pthread_t th;
+	char cmds[512]; /* the commands received, space-separated */
+	int passed_fd;	/* getfd came with a descriptor */
+};
+
+static void *fake_mig_serve(void *arg)
+{
+	struct fake_mig *f = arg;
+	char line[1024], buf[3000];
+	int fd = accept(f->lfd, NULL, NULL), got, state_fd = -1;
+	json_t *msg;
+
+	if (fd < 0)
+		return NULL;
+	sput(fd, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, \"major\": 7}, "
+		 "\"package\": \"\"}, \"capabilities\": [\"oob\"]}}\r\n");
+	memset(buf, 'm', sizeof(buf));
+	while (fake_recv_line(fd, line, sizeof(line), &got) == 0) {
+		const char *cmd;
+
+		msg = json_loads(line, 0, NULL);
+		cmd = json_string_value(json_object_get(msg, "execute"));
+		snprintf(f->cmds + strlen(f->cmds), sizeof(f->cmds) - strlen(f->cmds), "%s%s",
+			 f->cmds[0] ? " " : "", cmd ? cmd : "?");
+		if (cmd && !strcmp(cmd, "getfd") && got >= 0) {
+			f->passed_fd = 1;
+			state_fd = got;
+		} else if (got >= 0) {
+			close(got);
+		}
+		if (cmd && !strcmp(cmd, "migrate") && state_fd >= 0) {
+			(void)!write(state_fd, buf, sizeof(buf));
+			close(state_fd); /* the migration owns it, as QEMU's does */
+			state_fd = -1;
+		}
+		if (cmd && !strcmp(cmd, "query-migrate"))
+			sput(fd, f->fail ? "{\"return\": {\"status\": \"failed\", \"error-desc\": "
+					   "\"Unable to write to file: No space left on device\"}}\r\n"
+					 : "{\"return\": {\"status\": \"completed\", \"ram\": "
+					   "{\"transferred\": 3000}}}\r\n");
+		else
+			sput(fd, "{\"return\": {}}\r\n");
+		json_decref(msg);
+	}
+	if (state_fd >= 0)
+		close(state_fd);
+	close(fd);
+	return NULL;
+}
+
+static void fake_mig_start(struct fake_mig *f, const char *path, int fail)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	memset(f, 0, sizeof(*f));
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	f->fail = fail;
+	f->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(f->lfd >= 0);
+	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->lfd, 4), 0);
+	assert_int_equal(pthread_create(&f->th, NULL, fake_mig_serve, f), 0);
+}
+
+static void fake_mig_stop(struct fake_mig *f)
+{
+	pthread_join(f->th, NULL);
+	close(f->lfd);
+	unlink(f->path);
+}
+
+/* Suspend pauses, lifts the bandwidth cap, hands the file over and waits
+ * for the migration; the state is complete, 0600, its size reported; the
+ * guest is not let run (the daemon ends the paused VMM). */
+static void test_suspend_writes_state(void **state)
+{
+	char *dir = tmpdir_new(), sock[128], path[256];
+	struct vmm_config c = base_cfg();
+	struct vmm_proc p = {.pid = getpid(), .start_time = proc_start_time(getpid())};
+	struct fake_mig f;
+	long long bytes = -1;
+	struct stat st;
+	struct err e;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/qmp.sock", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, QEMU_STATE_FILE);
+	c.api_sock = sock;
+	fake_mig_start(&f, sock, 0);
+	err_clear(&e);
+	assert_int_equal(vmm_qemu.suspend(&c, &p, dir, &bytes, &e), 0);
+	fake_mig_stop(&f);
+	assert_string_equal(f.cmds, "qmp_capabilities stop migrate-set-parameters getfd migrate "
+				    "query-migrate");
+	assert_true(f.passed_fd);
+	assert_int_equal(bytes, 3000);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 3000);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	tmpdir_free(dir);
+}
+
+/* A failed migration: QEMU's reason in the error, the guest let run again
+ * (cont), no partial state file left. */
+static void test_suspend_failure_resumes_guest(void **state)
+{
+	char *dir = tmpdir_new(), sock[128], path[256];
+	struct vmm_config c = base_cfg();
+	struct vmm_proc p = {.pid = getpid(), .start_time = proc_start_time(getpid())};
+	struct fake_mig f;
+	long long bytes = -1;
+	struct err e;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/qmp.sock", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, QEMU_STATE_FILE);
+	c.api_sock = sock;
+	fake_mig_start(&f, sock, 1);
+	err_clear(&e);
+	assert_int_equal(vmm_qemu.suspend(&c, &p, dir, &bytes, &e), -1);
+	fake_mig_stop(&f);
+	assert_int_equal(e.code, ERR_VMM);
+	assert_string_equal(e.msg, "qemu suspend: QEMU's migration to the state file failed: "
+				   "Unable to write to file: No space left on device");
+	assert_string_equal(f.cmds, "qmp_capabilities stop migrate-set-parameters getfd migrate "
+				    "query-migrate cont");
+	assert_int_equal(bytes, 0);
+	assert_false(fs_exists(path));
+	tmpdir_free(dir);
+}
+
+/* A state file already there (another suspend's) is neither used nor
+ * touched, and the guest is not paused. */
+static void test_suspend_refuses_existing_state(void **state)
+{
+	char *dir = tmpdir_new(), sock[128], path[256], *d = NULL;
+	struct vmm_config c = base_cfg();
+	struct vmm_proc p = {.pid = getpid(), .start_time = proc_start_time(getpid())};
+	long long bytes = -1;
+	struct err e;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/qmp.sock", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, QEMU_STATE_FILE);
+	c.api_sock = sock; /* nothing listens: a QMP attempt would fail otherwise */
+	assert_int_equal(fs_write_atomic(path, "other", 5, 0600, &e), 0);
+	err_clear(&e);
+	assert_int_equal(vmm_qemu.suspend(&c, &p, dir, &bytes, &e), -1);
+	assert_non_null(strstr(e.msg, "create the state file"));
+	assert_non_null(strstr(e.msg, path));
+	assert_int_equal(fs_read(path, 100, &d, NULL, NULL), 0);
+	assert_string_equal(d, "other");
+	free(d);
+	tmpdir_free(dir);
+}
+
+/* No state file: resume says so before spawning anything. */
+static void test_resume_without_state(void **state)
+{
+	char *dir = tmpdir_new(), sock[128], bin[128];
+	struct vmm_config c = base_cfg();
+	struct vmm_proc p = {.pid = 99};
+	struct err e;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/qmp.sock", dir);
+	snprintf(bin, sizeof(bin), "%s/no-qemu-here", dir); /* a spawn would fail otherwise */
+	c.api_sock = sock;
+	c.bin = bin;
+	err_clear(&e);
+	assert_int_equal(vmm_qemu.resume(&c, dir, &p, &e), -1);
+	assert_int_equal(e.code, ERR_NOT_FOUND);
+	assert_non_null(strstr(e.msg, "qemu resume"));
+	assert_non_null(strstr(e.msg, QEMU_STATE_FILE));
+	assert_int_equal(p.pid, 0);
+	tmpdir_free(dir);
+}
+
 /* ---- start against QEMU stand-ins -------------------------------------- */
 
 struct start_fixture {
@@ -882,6 +1160,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_argv_default_accel_and_no_mac),
 	    cmocka_unit_test(test_argv_escapes_commas),
 	    cmocka_unit_test(test_argv_rejects_bad_config),
+	    cmocka_unit_test(test_resume_argv),
 	    cmocka_unit_test(test_host_tsc_khz),
 	    cmocka_unit_test(test_accel_auto),
 	    cmocka_unit_test(test_accel_explicit),
@@ -897,6 +1176,11 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_watch_no_qemu),
 	    cmocka_unit_test(test_connect_silent_times_out),
 	    cmocka_unit_test(test_cleanup_removes_sockets),
+	    cmocka_unit_test(test_qmp_execute_passes_fd),
+	    cmocka_unit_test(test_suspend_writes_state),
+	    cmocka_unit_test(test_suspend_failure_resumes_guest),
+	    cmocka_unit_test(test_suspend_refuses_existing_state),
+	    cmocka_unit_test(test_resume_without_state),
 	    cmocka_unit_test(test_start_qemu_exits_early),
 	    cmocka_unit_test(test_start_vm_not_running),
 	    cmocka_unit_test(test_start_hands_over_running_qemu),
