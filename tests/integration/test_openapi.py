@@ -131,6 +131,44 @@ def test_vm_lifecycle_answers_match_the_document(booted):
     assert call(env, "GET", "/v1/vms", want=200) == {"vms": []}
 
 
+def test_suspend_ports_clone_snapshot_answers_match_the_document(booted):
+    env = booted
+    env.fcemu(shutdown_delay_ms=0)
+    vm = call(env, "POST", "/v1/vms", {"name": "spec-src", "publish": ["13100:80"],
+                                        "suspend_on_stop": False}, want=201)
+    assert vm["ports"] and vm["suspend_on_stop"] is False
+    sus = call(env, "POST", "/v1/vms/spec-src/suspend", {}, want=200)
+    assert sus["state"] == "suspended" and sus["state_bytes"] > 0
+    snap = call(env, "POST", "/v1/vms/spec-src/snapshots", {"tag": "first"}, want=201)
+    assert snap["tag"] == "first" and snap["suspended"] is True
+    call(env, "POST", "/v1/vms/spec-src/snapshots", {"tag": "first"}, want=409)
+    lst = call(env, "GET", "/v1/vms/spec-src/snapshots", want=200)
+    assert [x["tag"] for x in lst["snapshots"]] == ["first"]
+    resumed = call(env, "POST", "/v1/vms/spec-src/start", {}, want=200)
+    assert resumed["state"] == "running" and resumed["resume_note"]
+    port = call(env, "POST", "/v1/vms/spec-src/ports", {"spec": "13101:81"}, want=200)
+    assert len(port["ports"]) == 2
+    call(env, "POST", "/v1/vms/spec-src/ports", {"spec": "not a port"}, want=400)
+    call(env, "DELETE", "/v1/vms/spec-src/ports", want=400)  # no ?port=
+    assert len(call(env, "DELETE", "/v1/vms/spec-src/ports?port=13101", want=200)["ports"]) == 1
+    call(env, "POST", "/v1/vms/spec-src/snapshots/restore?tag=first", want=409)  # running
+    call(env, "POST", "/v1/vms/spec-src/stop", want=200)
+    restored = call(env, "POST", "/v1/vms/spec-src/snapshots/restore?tag=first", want=200)
+    assert restored["state"] in ("stopped", "suspended")
+    call(env, "POST", "/v1/vms/spec-src/snapshots/restore", want=400)  # no ?tag=
+    clone = call(env, "POST", "/v1/vms/spec-src/clone", {"name": "spec-clone"}, want=201)
+    assert clone["name"] == "spec-clone" and clone["id"] != vm["id"]
+    call(env, "POST", "/v1/vms/spec-src/clone", {"name": "spec-clone"}, want=409)
+    call(env, "POST", "/v1/vms/spec-src/clone", {}, want=400)
+    assert call(env, "DELETE", "/v1/vms/spec-src/snapshots?tag=first", want=200) == \
+        {"deleted": True}
+    call(env, "DELETE", "/v1/vms/spec-src/snapshots?tag=first", want=404)
+    assert call(env, "PATCH", "/v1/vms/spec-clone", {"suspend_on_stop": True, "force": False},
+                want=200)["suspend_on_stop"] is True
+    for name in ("spec-clone", "spec-src"):
+        call(env, "DELETE", f"/v1/vms/{name}?force=1", want=200)
+
+
 def test_image_answers_match_the_document(booted):
     env = booted
     kernel, rootfs, initrd = env.images / "vmlinux", env.images / "rootfs.ext4", \
