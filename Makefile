@@ -58,6 +58,7 @@ fuzz:
 
 check: deps
 	$(MAKE) build
+	$(MAKE) format-check lint
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) runtime-bundle; else \
 		echo "check: not root, so no runtime bundle is built: the boot tests will skip"; fi
 	$(MAKE) unit unit-asan fuzz
@@ -84,8 +85,37 @@ demo:
 bench: build
 	@for b in bench/*; do [ -x "$$b" ] && "$$b"; done
 
+# Formatting (.clang-format) and static analysis (cppcheck), both part of
+# `make check`. The C files are git's when in a checkout, else found.
+CLANG_FORMAT ?= clang-format
+CPPCHECK ?= cppcheck
+C_SOURCES = $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]' 2>/dev/null | grep . || \
+	find src tests bench -name '*.[ch]' | sort)
+.PHONY: format format-check lint
+
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	$(CLANG_FORMAT) -i $(C_SOURCES)
+
+# Fails naming every file clang-format would change.
+format-check:
+	@bad=""; for f in $(C_SOURCES); do \
+		$(CLANG_FORMAT) --dry-run --Werror "$$f" >/dev/null 2>&1 || bad="$$bad $$f"; done; \
+	if [ -n "$$bad" ]; then \
+		echo "format-check: not formatted as .clang-format says (see the changes with" \
+			"clang-format --dry-run FILE; apply them with make format):"; \
+		for f in $$bad; do echo "  $$f"; done; exit 1; fi; \
+	echo "format-check: ok"
+
+# cppcheck over src/ with the build's own flags; any finding not suppressed
+# (with its reason) in tests/lint/cppcheck-suppressions.txt fails.
+lint: $(BUILD)/build.ninja
+	$(CPPCHECK) --project=$(BUILD)/compile_commands.json --file-filter='src/*' \
+		--enable=style,warning,portability,performance --inline-suppr \
+		--include=tests/lint/cppcheck-macros.h \
+		--suppressions-list=tests/lint/cppcheck-suppressions.txt \
+		--error-exitcode=1 --quiet -j2 \
+		--template='{file}:{line}: {severity} ({id}): {message}'
+	@echo "lint: ok"
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(BINS)

@@ -7,6 +7,7 @@ PKGS="build-essential meson ninja-build pkg-config
 libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev
 libncurses-dev libarchive-dev libssl-dev libcmocka-dev
 python3 python3-pytest python3-yaml
+python3-jsonschema clang-format cppcheck
 e2fsprogs iproute2 nftables openssh-client openssh-server
 mmdebstrap qemu-system-x86 lz4 cpio kmod
 bind9-dnsutils tmux sqlite3 curl clang libclang-rt-14-dev util-linux procps valgrind"

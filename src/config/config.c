@@ -20,6 +20,7 @@ struct key {
 	size_t off;
 };
 
+/* clang-format off */
 #define S(k) {#k, KEY_STR, offsetof(struct config, k)}
 #define I(k) {#k, KEY_INT, offsetof(struct config, k)}
 #define B(k) {#k, KEY_BOOL, offsetof(struct config, k)}
@@ -35,6 +36,7 @@ static const struct key keys[] = {
 	I(stop_timeout),     I(boot_timeout),        I(default_vcpu),        I(default_memory),
 	S(default_disk_size), S(default_overlay_size), B(suspend_on_stop),
 };
+/* clang-format on */
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -398,6 +398,7 @@ HANDLER(events_h)
 	return 1;
 }
 
+/* clang-format off */
 const struct route routes[] = {
 	{"GET", "/v1/daemon", daemon_status},
 	{"POST", "/v1/daemon/stop", daemon_stop},
@@ -427,3 +428,4 @@ const struct route routes[] = {
 	{"DELETE", "/v1/images/{image}", image_delete_h},
 	{NULL, NULL, NULL},
 };
+/* clang-format on */

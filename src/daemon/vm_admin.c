@@ -296,6 +296,7 @@ static void reconcile_disk(struct daemon *d, const struct store_vm *vm)
 	struct store_vm out;
 	struct stat st;
 	struct err e;
+	long long size;
 	char *log;
 
 	vm_files_get(d, vm, &f);
@@ -310,8 +311,9 @@ static void reconcile_disk(struct daemon *d, const struct store_vm *vm)
 	for (long long end = mono_ms() + 120000;
 	     proc_each_with_arg(f.work, tool_seen, NULL) > 0 && mono_ms() < end;)
 		usleep(50 * 1000);
+	size = st.st_size;
 	if (disk_fit(f.work, log, &e) < 0 ||
-	    vm_update(d, vm->id, disk_size_edit, &(long long){st.st_size}, &out, &e) < 0)
+	    vm_update(d, vm->id, disk_size_edit, &size, &out, &e) < 0)
 		log_error(d->log, "cannot finish the work disk grow", LF_S("vm", vm->name),
 			  LF_S("error", e.msg), LF_S("path", log));
 	free(log);

@@ -74,6 +74,7 @@ static void put_inner(struct buf *b, const char *str)
 			s += n ? n : 1;
 			continue;
 		}
+		/* clang-format off */
 		switch (*s) {
 		case '"': buf_puts(b, "\\\""); break;
 		case '\\': buf_puts(b, "\\\\"); break;
@@ -84,6 +85,7 @@ static void put_inner(struct buf *b, const char *str)
 		case '\t': buf_puts(b, "\\t"); break;
 		default: buf_printf(b, "\\u%04X", *s); break;
 		}
+		/* clang-format on */
 		s++;
 	}
 }

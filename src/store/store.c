@@ -17,6 +17,7 @@ struct store {
 };
 
 /* Forward migrations; migrations[i] takes the schema from version i to i+1. */
+/* clang-format off */
 static const char *const migrations[] = {
 	"CREATE TABLE images ("
 	" id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, rootfs TEXT NOT NULL,"
@@ -43,6 +44,7 @@ static const char *const migrations[] = {
 	/* 4: published ports (issue 12). */
 	"ALTER TABLE vms ADD COLUMN ports TEXT NOT NULL DEFAULT '';",
 };
+/* clang-format on */
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -181,6 +183,7 @@ struct column {
 	size_t size; /* for text */
 };
 
+/* clang-format off */
 #define VT(f) {#f, COL_TEXT, offsetof(struct store_vm, f), sizeof(((struct store_vm *)0)->f)}
 #define VI(f) {#f, COL_INT, offsetof(struct store_vm, f), 0}
 #define VB(f) {#f, COL_BOOL, offsetof(struct store_vm, f), 0}
@@ -202,6 +205,7 @@ static const struct column image_cols[] = {
 	IT(id), IT(name), IT(rootfs), IT(kernel), IT(initrd), IT(modules_dir),
 	IB(managed), IT(state), II(created_at),
 };
+/* clang-format on */
 
 struct table {
 	const char *name;

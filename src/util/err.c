@@ -9,6 +9,7 @@
 
 #include "util/utf8.h"
 
+/* clang-format off */
 static const char *const code_names[] = {
 	[ERR_OK] = "ok",
 	[ERR_INTERNAL] = "internal",
@@ -22,6 +23,7 @@ static const char *const code_names[] = {
 	[ERR_VMM] = "vmm",
 	[ERR_UNAVAILABLE] = "unavailable",
 };
+/* clang-format on */
 
 /* How escape() treats text: a message keeps its newlines, tabs, quotes and
  * backslashes; a quote of user text escapes them too (it is one line, put

@@ -287,6 +287,9 @@ class Env:
             parsed = json.loads(out)
         except ValueError:
             parsed = out
+        if int(code or 0) and os.environ.get("BANGER_OPENAPI_CHECK") == "1":
+            import openapi_check  # only then: it needs python3-jsonschema
+            openapi_check.check(method, path, int(code), parsed)
         return int(code or 0), parsed
 
     def wait_for(self, pred, timeout=10, what="condition"):

@@ -18,6 +18,7 @@
 #define Z VM_STATE_SUSPENDED
 
 /* Every move the daemon makes, written out independently of the table. */
+/* clang-format off */
 static const struct {
 	enum vm_state from, to;
 	const char *why;
@@ -39,6 +40,7 @@ static const struct {
 	{A, Z, "resume could not begin: state kept"},
 	{S, Z, "snapshot restore brings a saved state back"},
 };
+/* clang-format on */
 
 static int is_allowed(enum vm_state from, enum vm_state to)
 {
