@@ -310,20 +310,18 @@ static void check_bundle(struct doctor_env *env, struct doctor_result *r)
 
 /* The programs banger runs (grep spawn argv in src), by what needs them. */
 struct toolset {
-	const char *name;
 	const char *needed_by;
 	enum doctor_status missing; /* FAIL, or WARN for one command only */
 	const char *tools[6];
 };
 
 static const struct toolset toolsets[] = {
-    {"e2fsprogs",
-     "vm create and disk resize",
+    {"vm create and disk resize",
      DOCTOR_FAIL,
      {"mkfs.ext4", "resize2fs", "e2fsck", "debugfs", "dumpe2fs", NULL}},
-    {"network tools", "VM networking (bridge, taps, NAT)", DOCTOR_FAIL, {"ip", "nft", NULL}},
-    {"ssh", "vm ssh, vm cp and the guest clock after a resume", DOCTOR_FAIL, {"ssh", "scp", NULL}},
-    {"image build tools", "image build only", DOCTOR_WARN, {"mmdebstrap", "unshare", "tar", NULL}},
+    {"VM networking (bridge, taps, NAT)", DOCTOR_FAIL, {"ip", "nft", NULL}},
+    {"vm ssh, vm cp and the guest clock after a resume", DOCTOR_FAIL, {"ssh", "scp", NULL}},
+    {"image build only", DOCTOR_WARN, {"mmdebstrap", "unshare", "tar", NULL}},
 };
 
 static void check_tools(const struct toolset *t, struct doctor_result *r)

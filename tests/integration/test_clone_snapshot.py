@@ -112,6 +112,15 @@ def test_snapshots_create_list_restore_delete(booted, tmp_path):
     assert env.settled_problems() == []
 
 
+def kill_daemon(env):
+    """SIGKILL, then wait until it is gone: a CLI that connects while it dies
+    gets a reset, not the next daemon."""
+    pid = env.daemon_pid()
+    os.kill(pid, signal.SIGKILL)
+    env.wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
+                 "zombie" in open(f"/proc/{pid}/status").read().lower(), 10, "daemon gone")
+
+
 def test_interrupted_restore_is_finished_or_dropped(booted, tmp_path):
     env = booted
     env.banger("vm", "create", "--name", "crashy", "--no-start", check=True)
@@ -125,7 +134,7 @@ def test_interrupted_restore_is_finished_or_dropped(booted, tmp_path):
     subprocess.run(["cp", "--sparse=always", d / "snapshots" / "s" / "work.ext4",
                     str(work) + ".restore"], check=True)
     (d / "restore.pending").write_text("s")
-    os.kill(env.daemon_pid(), signal.SIGKILL)
+    kill_daemon(env)
     env.banger("vm", "list", check=True)
     assert debugfs_cat(work, "/note.txt") == "snap\n"
     assert not (d / "restore.pending").exists() and not Path(str(work) + ".restore").exists()
@@ -134,7 +143,7 @@ def test_interrupted_restore_is_finished_or_dropped(booted, tmp_path):
     subprocess.run(["cp", "--sparse=always", d / "snapshots" / "s" / "work.ext4",
                     str(work) + ".restore"], check=True)
     (d / "snapshots" / ".half.tmp").mkdir()
-    os.kill(env.daemon_pid(), signal.SIGKILL)
+    kill_daemon(env)
     env.banger("vm", "list", check=True)
     assert debugfs_cat(work, "/note.txt") == "live\n"
     assert not Path(str(work) + ".restore").exists()
