@@ -46,8 +46,10 @@ unit-asan: $(ASAN_BUILD)/build.ninja
 # mount plan are). The end-to-end boot comes last: it is the slowest.
 PYTHON_SUITES = tests/fcemu tests/dns tests/integration tests/guest/test_boot_qemu.py tests/e2e
 
+# Every daemon answer the tests get through Env.api is checked against
+# docs/openapi.yaml (BANGER_OPENAPI_CHECK, tests/integration/openapi_check.py).
 integration: build
-	BUILD=$(BUILD) $(PYTEST) $(PYTHON_SUITES) $(PYTEST_ARGS)
+	BANGER_OPENAPI_CHECK=1 BUILD=$(BUILD) $(PYTEST) $(PYTHON_SUITES) $(PYTEST_ARGS)
 
 # Bounded fuzzing (libFuzzer, ASan, UBSan) of the DNS parser, the TOML
 # parser and config mapping, and the API request decoders: FUZZ_SECONDS
