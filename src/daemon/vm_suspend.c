@@ -47,6 +47,18 @@ static void fsync_dir(const char *dir)
 	}
 }
 
+static int fsync_file(const char *path, struct err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return err_errno(e, errno, "open %s", path);
+	if (fsync(fd) < 0)
+		ret = err_errno(e, errno, "fsync %s", path);
+	close(fd);
+	return ret;
+}
+
 /* Removes a state directory, logging a failure (a leftover is removed by
  * the next reconcile). */
 static void drop_dir(struct daemon *d, const struct store_vm *vm, const char *dir)
@@ -172,6 +184,11 @@ int vm_suspend(struct daemon *d, const char *name, struct store_vm *out, struct 
 			 e) < 0)
 		goto fail;
 	saved = 1;
+	/* The saved memory takes the VMM's disk writes as done: they must be
+	 * on disk before the state counts, or a host crash would leave disks
+	 * older than the memory that a resume trusts. */
+	if (fsync_file(f.overlay, e) < 0 || fsync_file(f.work, e) < 0)
+		goto fail;
 	ident_of(d, out, &c, bin_id, sizeof(bin_id), &id);
 	if (suspend_state_seal(f.suspend_tmp, &id, &bytes, e) < 0)
 		goto fail;
