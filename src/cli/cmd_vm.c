@@ -270,6 +270,7 @@ static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	show_line("dns name", cli_str(vm, "dns_name"));
 	show_line("mac", cli_str(vm, "mac"));
 	show_line("nat", json_is_true(json_object_get(vm, "nat")) ? "on" : "off");
+	show_line("autostart", json_is_true(json_object_get(vm, "autostart")) ? "on" : "off");
 	if (cli_int(vm, "pid")) {
 		snprintf(buf, sizeof(buf), "%lld", cli_int(vm, "pid"));
 		show_line("pid", buf);

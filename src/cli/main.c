@@ -13,7 +13,7 @@
 #include "util/size.h"
 
 static const struct cli_cmd *const tables[] = {cli_vm_cmds, cli_image_cmds, cli_daemon_cmds,
-					       cli_misc_cmds};
+					       cli_daemon_unit_cmds, cli_misc_cmds};
 
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 

@@ -48,6 +48,9 @@ struct daemon {
 	struct vm_usage *usage;   /* disk usage of each VM, kept in memory (vm.h) */
 	atomic_int shutting_down; /* set once by daemon_request_shutdown, never cleared */
 	int wake_fd;        /* eventfd written to end the main loop */
+	/* Socket activation (listen_fds.h): the API socket systemd passed, or
+	 * -1 when bangerd binds its own. */
+	int listen_fd;
 	long long started_ms;
 };
 

@@ -46,6 +46,7 @@ static const struct field vm_create_fields[] = {
     {"nat", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, nat)},
     {"no_start", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, no_start)},
     {"no_wait", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, no_wait)},
+    {"autostart", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, autostart)},
     {NULL, F_STRING, C_NONE, 0, 0},
 };
 
@@ -59,6 +60,7 @@ static const struct field vm_set_fields[] = {
     {"memory_mib", F_INT, C_COUNT, 0, offsetof(struct vm_set_req, memory_mib)},
     {"disk_size", F_STRING, C_SIZE, 0, offsetof(struct vm_set_req, disk_size)},
     {"nat", F_BOOL, C_NONE, 0, offsetof(struct vm_set_req, nat)},
+    {"autostart", F_BOOL, C_NONE, 0, offsetof(struct vm_set_req, autostart)},
     {NULL, F_STRING, C_NONE, 0, 0},
 };
 
@@ -308,6 +310,7 @@ int req_decode_vm_set(const json_t *body, struct vm_set_req *out, struct err *e)
 {
 	memset(out, 0, sizeof(*out));
 	out->nat = -1;
+	out->autostart = -1;
 	return decode(body, vm_set_fields, out, e);
 }
 

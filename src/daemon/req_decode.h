@@ -36,11 +36,11 @@ int req_decode_body(const char *text, size_t len, json_t **out, struct err *e);
 int req_decode_name(const char *raw, size_t len, const char *what, char **out, struct err *e);
 
 /* POST /v1/vms: {name?, image?, vcpu?, memory_mib?, disk_size?, vmm?, nat?,
- * no_start?, no_wait?}. */
+ * no_start?, no_wait?, autostart?}. */
 int req_decode_vm_create(const json_t *body, struct vm_create_req *out, struct err *e);
 
-/* PATCH /v1/vms/{name}: {vcpu?, memory_mib?, disk_size?, nat?}; out->nat is
- * -1 when absent. */
+/* PATCH /v1/vms/{name}: {vcpu?, memory_mib?, disk_size?, nat?, autostart?};
+ * out->nat and out->autostart are -1 when absent. */
 int req_decode_vm_set(const json_t *body, struct vm_set_req *out, struct err *e);
 
 /* POST /v1/vms/{name}/kill: {signal?}; NULL when absent. */

@@ -143,6 +143,8 @@ static int set_edit(struct store_vm *vm, const char *busy, void *arg, struct err
 		vm->memory_mib = c->req->memory_mib;
 	if (c->nat_changed)
 		vm->nat = c->req->nat;
+	if (c->req->autostart >= 0)
+		vm->autostart = c->req->autostart ? 1 : 0;
 	c->state = vm->state;
 	return 0;
 }

@@ -83,6 +83,7 @@ static int validate(struct daemon *d, const struct vm_create_req *req, struct st
 	if (vm_bin_choose(d, req->vmm, vm->vmm, sizeof(vm->vmm), e) < 0)
 		return -1;
 	vm->nat = req->nat;
+	vm->autostart = req->autostart ? 1 : 0;
 	snprintf(vm->image_id, sizeof(vm->image_id), "%s", img->id);
 	return 0;
 }

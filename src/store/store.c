@@ -36,6 +36,8 @@ static const char *const migrations[] = {
 	/* 2: when the guest last said it was ready (issue 10). */
 	"ALTER TABLE vms ADD COLUMN ready_ms INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE vms ADD COLUMN guest_ready_ms INTEGER NOT NULL DEFAULT 0;",
+	/* 3: started by bangerd when it starts (issue 14). */
+	"ALTER TABLE vms ADD COLUMN autostart INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -188,7 +190,7 @@ static const struct column vm_cols[] = {
 	VI(memory_mib), VI(disk_size),  VI(overlay_size), VB(nat),    VT(address),
 	VT(mac),        VT(vmm),        VT(accel),     VI(pid),       VI(pid_start),
 	VI(created_at), VI(started_at), VT(last_error), VT(last_exit),
-	VI(ready_ms),   VI(guest_ready_ms),
+	VI(ready_ms),   VI(guest_ready_ms), VB(autostart),
 };
 
 static const struct column image_cols[] = {

@@ -42,6 +42,7 @@ struct store_vm {
 	 * guest_ready_ms the guest's own uptime figure on that line. */
 	long long ready_ms;
 	long long guest_ready_ms;
+	int autostart;      /* bangerd starts it when bangerd starts (vm_autostart) */
 };
 
 struct store_image {
