@@ -174,6 +174,21 @@ def test_autostart_vm_comes_back_after_daemon_restart(booted):
     assert env.settled_problems() == []
 
 
+def test_vm_start_that_launches_the_daemon_meets_autostart_without_a_refusal(booted):
+    env = booted
+    code, vm = env.api("POST", "/v1/vms", body={"name": "auto-c", "autostart": True}, timeout=60)
+    assert code == 201, vm
+    kill_daemon_and_vms(env)
+    # A slow VMM API keeps autostart's boot in "starting" without a pid for
+    # a while: the user's own start lands in that window, or just before.
+    env.fcemu(api_delay_ms=150)
+    r = env.banger("vm", "start", "auto-c")
+    assert r.returncode == 0, r.stderr
+    wait_state(env, "auto-c", "running")
+    assert not [l for l in env.log_lines() if l["msg"] == "autostart failed"]
+    assert len(env.vmm_processes()) == 1
+
+
 def test_autostart_failure_is_recorded_and_others_still_start(booted):
     env = booted
     kernel, rootfs, initrd = env.make_image_files()
