@@ -8,6 +8,9 @@
 
 PREFIX ?= $(HOME)/.local
 DESTDIR ?=
+# systemd --user reads units from ~/.local/share/systemd/user and from
+# /usr/local/share/systemd/user: the same place under either prefix.
+SYSTEMD_USER_DIR ?= $(PREFIX)/share/systemd/user
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 PYTEST ?= /usr/bin/python3 -m pytest
@@ -71,6 +74,11 @@ install: build
 	install -m 0755 banger bangerd banger-tui $(DESTDIR)$(PREFIX)/bin/
 	@if [ -f banger-netd ]; then install -m 0755 banger-netd $(DESTDIR)$(PREFIX)/lib/banger/; fi
 	@if [ -d runtime ]; then cp -a runtime/. $(DESTDIR)$(PREFIX)/lib/banger/; fi
+	install -d $(DESTDIR)$(SYSTEMD_USER_DIR)
+	install -m 0644 data/systemd/bangerd.socket $(DESTDIR)$(SYSTEMD_USER_DIR)/
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' data/systemd/bangerd.service.in \
+		> $(DESTDIR)$(SYSTEMD_USER_DIR)/bangerd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_USER_DIR)/bangerd.service
 
 runtime-bundle: build
 	./scripts/runtime-bundle.sh

@@ -10,7 +10,8 @@ python3 python3-pytest python3-yaml
 python3-jsonschema clang-format cppcheck
 e2fsprogs iproute2 nftables openssh-client openssh-server
 mmdebstrap qemu-system-x86 lz4 cpio kmod
-bind9-dnsutils tmux sqlite3 curl clang libclang-rt-14-dev util-linux procps valgrind"
+bind9-dnsutils tmux sqlite3 curl clang libclang-rt-14-dev util-linux procps valgrind
+systemd"
 
 missing=""
 for p in $PKGS; do

@@ -29,6 +29,7 @@ struct cli_cmd {
 };
 
 extern const struct cli_cmd cli_daemon_cmds[];
+extern const struct cli_cmd cli_daemon_unit_cmds[]; /* daemon install|uninstall */
 extern const struct cli_cmd cli_vm_cmds[];
 extern const struct cli_cmd cli_vm_cp_cmds[];
 extern const struct cli_cmd cli_vm_port_cmds[];

@@ -76,6 +76,7 @@ static int cmd_stop(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	struct client *cl = NULL;
 	json_t *st = NULL, *r = NULL;
 	pid_t pid;
+	int activated;
 	long long t0;
 
 	if (argc > 1)
@@ -90,12 +91,14 @@ static int cmd_stop(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	if (client_call(cl, "GET", "/v1/daemon", NULL, &st, e) < 0)
 		return -1;
 	pid = (pid_t)json_integer_value(json_object_get(st, "pid"));
+	/* systemd keeps listening on a socket it passed: only the pid ends. */
+	activated = json_is_true(json_object_get(st, "socket_activated"));
 	json_decref(st);
 	if (client_call(cl, "POST", "/v1/daemon/stop", NULL, &r, e) < 0)
 		return -1;
 	json_decref(r);
 	t0 = mono_ms();
-	while (proc_alive(pid, -1) || client_ping(c->paths.socket)) {
+	while (proc_alive(pid, -1) || (!activated && client_ping(c->paths.socket))) {
 		if (mono_ms() - t0 > 30000) {
 			err_set(e, ERR_UNAVAILABLE, "bangerd (pid %d) did not stop within 30 s",
 				(int)pid);
@@ -105,6 +108,9 @@ static int cmd_stop(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 		nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
 	}
 	printf("bangerd stopped (VMs keep running)\n");
+	if (activated)
+		printf("bangerd.socket still listens: the next banger command starts it again "
+		       "(`systemctl --user stop bangerd.socket` to stop that)\n");
 	return 0;
 }
 

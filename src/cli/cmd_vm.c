@@ -311,6 +311,7 @@ static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 		show_line("saved state", buf);
 	}
 	show_line("last start", cli_str(vm, "resume_note"));
+	show_line("autostart", json_is_true(json_object_get(vm, "autostart")) ? "on" : "off");
 	if (cli_int(vm, "pid")) {
 		snprintf(buf, sizeof(buf), "%lld", cli_int(vm, "pid"));
 		show_line("pid", buf);

@@ -14,7 +14,8 @@
 
 static const struct cli_cmd *const tables[] = {
     cli_vm_cmds,    cli_vm_cp_cmds,  cli_vm_port_cmds, cli_vm_copy_cmds,
-    cli_image_cmds, cli_daemon_cmds, cli_misc_cmds, cli_doctor_cmds,
+    cli_image_cmds, cli_daemon_cmds, cli_daemon_unit_cmds, cli_misc_cmds,
+    cli_doctor_cmds,
 };
 
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))

@@ -50,6 +50,9 @@ struct daemon {
 	struct portfwd *ports;    /* published ports' relay (portfwd.h), or NULL */
 	atomic_int shutting_down; /* set once by daemon_request_shutdown, never cleared */
 	int wake_fd;        /* eventfd written to end the main loop */
+	/* Socket activation (listen_fds.h): the API socket systemd passed, or
+	 * -1 when bangerd binds its own. */
+	int listen_fd;
 	long long started_ms;
 };
 

@@ -27,6 +27,7 @@
 #include "daemon/daemon.h"
 #include "daemon/events.h"
 #include "daemon/images.h"
+#include "daemon/listen_fds.h"
 #include "daemon/mapdns.h"
 #include "daemon/routes.h"
 #include "daemon/server.h"
@@ -130,11 +131,35 @@ static char *exe_dir(void)
 	return xstrdup(exe);
 }
 
-static int setup(struct daemon *d, struct err *e)
+/* Under socket activation the socket systemd listens on is the one the
+ * CLI dials: its directory is the run directory (pid file and lock), even
+ * when the service's environment would give another one. */
+static void adopt_socket_path(struct daemon *d, const char *path)
+{
+	char *slash;
+
+	if (strcmp(path, d->paths.socket) == 0)
+		return;
+	free(d->paths.socket);
+	free(d->paths.run_dir);
+	free(d->paths.pid_file);
+	d->paths.socket = xstrdup(path);
+	d->paths.run_dir = xstrdup(path);
+	slash = strrchr(d->paths.run_dir, '/');
+	if (slash && slash != d->paths.run_dir)
+		*slash = '\0';
+	d->paths.pid_file = xasprintf("%s/bangerd.pid", d->paths.run_dir);
+}
+
+static int setup(struct daemon *d, const char *passed_path, struct err *e)
 {
 	enum log_level lv;
 
-	if (paths_init(&d->paths, e) < 0 || config_load(&d->cfg, &d->paths, e) < 0 ||
+	if (paths_init(&d->paths, e) < 0)
+		return -1;
+	if (d->listen_fd >= 0)
+		adopt_socket_path(d, passed_path);
+	if (config_load(&d->cfg, &d->paths, e) < 0 ||
 	    log_level_parse(d->cfg.log_level, &lv, e) < 0 || vmnet_check_config(&d->cfg, e) < 0 ||
 	    paths_ensure(&d->paths, e) < 0)
 		return -1;
@@ -191,7 +216,8 @@ _Noreturn static void abandon(struct daemon *d)
 {
 	log_error(d->log, "shutdown timed out: exiting without closing the state database",
 		  LF_I("timeout_ms", DRAIN_MS), LF_I("pid", getpid()));
-	unlink(d->paths.socket);
+	if (d->listen_fd < 0)
+		unlink(d->paths.socket);
 	_exit(1);
 }
 
@@ -202,7 +228,7 @@ int main(int argc, char **argv)
 	struct err e;
 	sigset_t mask;
 	int sigfd = -1, pidfd = -1, rc = 1;
-	char msg[ERR_MSG_MAX + ERR_AUX_MAX * 2];
+	char msg[ERR_MSG_MAX + ERR_AUX_MAX * 2], passed[108] = "";
 
 	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
 		printf("bangerd %s\n", BANGER_VERSION);
@@ -214,6 +240,12 @@ int main(int argc, char **argv)
 		return strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ? 0 : 2;
 	}
 	err_clear(&e);
+	/* First, before any thread: it edits the environment. */
+	d.listen_fd = -1;
+	if (listen_fds_take(&d.listen_fd, passed, sizeof(passed), &e) < 0) {
+		fprintf(stderr, "bangerd: %s (%s)\n", e.msg, e.hint);
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -237,7 +269,7 @@ int main(int argc, char **argv)
 		pthread_cond_init(&d.changed, &ca);
 		pthread_condattr_destroy(&ca);
 	}
-	if (setup(&d, &e) < 0 || workers_init(&d, &e) < 0)
+	if (setup(&d, passed, &e) < 0 || workers_init(&d, &e) < 0)
 		goto out;
 	pidfd = lock_pidfile(d.paths.pid_file, &e);
 	if (pidfd < 0)
@@ -264,7 +296,9 @@ int main(int argc, char **argv)
 	if (server_start(&d, routes, &srv, &e) < 0)
 		goto out;
 	log_info(d.log, "daemon started", LF_I("pid", getpid()), LF_S("path", d.paths.socket),
-		 LF_S("version", BANGER_VERSION));
+		 LF_S("version", BANGER_VERSION),
+		 LF_S("socket", d.listen_fd >= 0 ? "passed by systemd" : "bound"));
+	vm_autostart(&d);
 	run(&d, sigfd);
 	rc = 0;
 out:

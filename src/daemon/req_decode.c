@@ -48,6 +48,7 @@ static const struct field vm_create_fields[] = {
     {"no_wait", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, no_wait)},
     {"suspend_on_stop", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, suspend_on_stop)},
     {"publish", F_STRINGS, C_NONE, 0, offsetof(struct vm_create_req, publish)},
+    {"autostart", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, autostart)},
     {NULL, F_STRING, C_NONE, 0, 0},
 };
 
@@ -63,6 +64,7 @@ static const struct field vm_set_fields[] = {
     {"nat", F_BOOL, C_NONE, 0, offsetof(struct vm_set_req, nat)},
     {"suspend_on_stop", F_BOOL, C_NONE, 0, offsetof(struct vm_set_req, suspend_on_stop)},
     {"force", F_BOOL, C_NONE, 0, offsetof(struct vm_set_req, force)},
+    {"autostart", F_BOOL, C_NONE, 0, offsetof(struct vm_set_req, autostart)},
     {NULL, F_STRING, C_NONE, 0, 0},
 };
 
@@ -343,6 +345,7 @@ int req_decode_vm_set(const json_t *body, struct vm_set_req *out, struct err *e)
 	memset(out, 0, sizeof(*out));
 	out->nat = -1;
 	out->suspend_on_stop = -1;
+	out->autostart = -1;
 	return decode(body, vm_set_fields, out, e);
 }
 

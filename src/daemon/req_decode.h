@@ -36,14 +36,14 @@ int req_decode_body(const char *text, size_t len, json_t **out, struct err *e);
 int req_decode_name(const char *raw, size_t len, const char *what, char **out, struct err *e);
 
 /* POST /v1/vms: {name?, image?, vcpu?, memory_mib?, disk_size?, vmm?, nat?,
- * no_start?, no_wait?, suspend_on_stop?, publish?}; out->suspend_on_stop is
- * -1 when absent (the config's default); publish is the body's array of
- * strings (borrowed), NULL when absent. */
+ * no_start?, no_wait?, suspend_on_stop?, publish?, autostart?};
+ * out->suspend_on_stop is -1 when absent (the config's default); publish is
+ * the body's array of strings (borrowed), NULL when absent. */
 int req_decode_vm_create(const json_t *body, struct vm_create_req *out, struct err *e);
 
 /* PATCH /v1/vms/{name}: {vcpu?, memory_mib?, disk_size?, nat?,
- * suspend_on_stop?, force?}; out->nat and out->suspend_on_stop are -1 when
- * absent. */
+ * suspend_on_stop?, force?, autostart?}; out->nat, out->suspend_on_stop and
+ * out->autostart are -1 when absent. */
 int req_decode_vm_set(const json_t *body, struct vm_set_req *out, struct err *e);
 
 /* POST /v1/vms/{name}/ports: {spec} ("[ADDR:]HOSTPORT:GUESTPORT"). */

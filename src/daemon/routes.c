@@ -27,12 +27,12 @@ HANDLER(daemon_status)
 	char *key = ssh_user_key_path(d), *kh = ssh_known_hosts_path(d);
 
 	UNUSED_ARGS;
-	*out = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o}", "pid",
+	*out = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:b}", "pid",
 			 (int)getpid(), "version", BANGER_VERSION, "socket", d->paths.socket, "log",
 			 d->paths.log, "state_dir", d->paths.state_dir, "runtime_dir",
 			 d->runtime_dir, "log_level", d->cfg.log_level, "ssh_key", key,
 			 "known_hosts", kh, "uptime_ms", (json_int_t)(mono_ms() - d->started_ms),
-			 "network", vmnet_status(d));
+			 "network", vmnet_status(d), "socket_activated", d->listen_fd >= 0);
 	free(key);
 	free(kh);
 	return 0;

@@ -433,7 +433,8 @@ int server_start(struct daemon *d, const struct route *routes, struct server **o
 
 	s->d = d;
 	s->routes = routes;
-	s->fd = bind_socket(d->paths.socket, e);
+	/* A socket passed by systemd is systemd's: it outlives us. */
+	s->fd = d->listen_fd >= 0 ? d->listen_fd : bind_socket(d->paths.socket, e);
 	if (s->fd < 0) {
 		free(s);
 		return -1;
@@ -450,7 +451,8 @@ int server_start(struct daemon *d, const struct route *routes, struct server **o
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
 	if (!s->mhd) {
 		close(s->fd);
-		unlink(d->paths.socket);
+		if (d->listen_fd < 0)
+			unlink(d->paths.socket);
 		pthread_cond_destroy(&s->idle);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
@@ -495,7 +497,8 @@ void server_stop(struct server *s)
 {
 	if (!s)
 		return;
-	unlink(s->d->paths.socket);
+	if (s->d->listen_fd < 0)
+		unlink(s->d->paths.socket);
 	/* MHD closes the listen socket it was given. Every request has ended
 	 * (server_drain), so this only closes idle keep-alive connections. */
 	MHD_stop_daemon(s->mhd);

@@ -49,7 +49,9 @@ struct route {
 	route_fn fn;
 };
 
-/* Binds the socket at d->paths.socket (mode 0600) and starts serving. Once
+/* Binds the socket at d->paths.socket (mode 0600), or serves on
+ * d->listen_fd when systemd passed one (socket activation: that socket is
+ * never unlinked), and starts serving. Once
  * d->shutting_down is set, requests other than /v1/daemon get 503
  * ERR_UNAVAILABLE "the daemon is shutting down". */
 int server_start(struct daemon *d, const struct route *routes, struct server **out,
@@ -62,7 +64,7 @@ void server_cancel_streams(struct server *s);
  * Returns 0, or -1 after logging each request still running (their threads
  * may still use the daemon). Accepts NULL. */
 int server_drain(struct server *s, long long deadline_ms);
-/* Removes the socket, stops MHD (joining its threads) and frees s. After a
+/* Removes the socket (one it bound), stops MHD (joining its threads) and frees s. After a
  * successful server_drain this is quick. Accepts NULL. */
 void server_stop(struct server *s);
 

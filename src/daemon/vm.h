@@ -53,6 +53,7 @@ struct vm_create_req {
 	int no_wait; /* return once the VMM is up (the VM is "starting") */
 	int suspend_on_stop; /* -1: config default */
 	const json_t *publish; /* array of "[ADDR:]HOST:GUEST" strings, or NULL */
+	int autostart;
 };
 
 /* progress may be NULL; it receives {"progress": "..."} lines. */
@@ -104,6 +105,7 @@ struct vm_set_req {
 	int nat;                    /* -1: unchanged */
 	int suspend_on_stop;        /* -1: unchanged */
 	int force; /* a suspended VM: discard its saved state to apply the change */
+	int autostart;              /* -1: unchanged; else 0 or 1 (any state) */
 };
 int vm_set(struct daemon *d, const char *name, const struct vm_set_req *req, struct store_vm *out,
 	   struct err *e);
@@ -195,6 +197,11 @@ long long vm_realtime_ms(void);
 /* Startup: re-adopt live VMMs, mark dead ones stopped, finish or roll back
  * half-done operations. */
 void vm_reconcile(struct daemon *d);
+/* After reconcile, on a worker (the API serves meanwhile): starts every
+ * VM with autostart set that is stopped, logging each; a failure is logged
+ * and put in that VM's last_error and the others still start. See
+ * vm_autostart.c (where resuming suspended VMs will go). */
+void vm_autostart(struct daemon *d);
 /* Part of reconcile: kills VMM processes (found by the API socket path in
  * their argv) that are not the recorded VMM of any VM. */
 void vm_kill_orphans(struct daemon *d);

@@ -146,6 +146,8 @@ static int set_edit(struct store_vm *vm, const char *busy, void *arg, struct err
 		vm->nat = c->req->nat;
 	if (c->req->suspend_on_stop >= 0)
 		vm->suspend_on_stop = c->req->suspend_on_stop;
+	if (c->req->autostart >= 0)
+		vm->autostart = c->req->autostart ? 1 : 0;
 	c->state = vm->state;
 	return 0;
 }

@@ -146,6 +146,7 @@ static void view_text(const struct store_vm *vm, const struct vm_files *fp, cons
 	put_key(b, "accel", 1), put_str(b, vm->accel);
 	put_key(b, "address", 0), put_str(b, vm->address);
 	put_key(b, "api_socket", 0), put_str(b, f.api_sock);
+	put_key(b, "autostart", 0), buf_puts(b, vm->autostart ? "true" : "false");
 	put_key(b, "console_log", 0), put_str(b, f.console_log);
 	put_key(b, "created_at", 0), put_int(b, vm->created_at);
 	put_key(b, "dir", 0), put_str(b, f.dir);

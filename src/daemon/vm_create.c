@@ -87,6 +87,7 @@ static int validate(struct daemon *d, const struct vm_create_req *req, struct st
 		return err_wrap(e, "--publish");
 	vm->suspend_on_stop = req->suspend_on_stop >= 0 ? req->suspend_on_stop
 							 : (int)d->cfg.suspend_on_stop;
+	vm->autostart = req->autostart ? 1 : 0;
 	snprintf(vm->image_id, sizeof(vm->image_id), "%s", img->id);
 	return 0;
 }

@@ -217,11 +217,26 @@ fail:
 	return -1;
 }
 
+/* Another start is spawning this VM's VMM (autostart, as a daemon that a
+ * `vm start` launched comes up): wait until its pid is known, or that start
+ * failed, so this one watches that boot (or retries) instead of refusing. */
+static void wait_spawned(struct daemon *d, const char *name, long long deadline)
+{
+	struct store_vm vm;
+
+	pthread_mutex_lock(&d->lock);
+	while (store_vm_get(d->store, name, &vm, NULL) == 0 && vm.state == VM_STATE_STARTING &&
+	       vm.pid <= 0 && mono_ms() < deadline)
+		vm_wait_changed_locked(d, deadline);
+	pthread_mutex_unlock(&d->lock);
+}
+
 int vm_start(struct daemon *d, const char *name, int no_wait, struct store_vm *out,
 	     struct err *e)
 {
 	long long deadline = mono_ms() + d->cfg.boot_timeout * 1000;
 
+	wait_spawned(d, name, deadline);
 	if (vm_update(d, name, start_edit, NULL, out, e) < 0)
 		return err_wrap(e, "vm start %s", name);
 	if (out->state == VM_STATE_RUNNING)

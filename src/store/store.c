@@ -43,6 +43,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE vms ADD COLUMN resume_note TEXT NOT NULL DEFAULT '';",
 	/* 4: published ports (issue 12). */
 	"ALTER TABLE vms ADD COLUMN ports TEXT NOT NULL DEFAULT '';",
+	/* 5: started by bangerd when it starts (issue 14). */
+	"ALTER TABLE vms ADD COLUMN autostart INTEGER NOT NULL DEFAULT 0;",
 };
 /* clang-format on */
 
@@ -198,7 +200,7 @@ static const struct column vm_cols[] = {
 	VT(mac),        VT(vmm),        VT(accel),     VI(pid),       VI(pid_start),
 	VI(created_at), VI(started_at), VT(last_error), VT(last_exit),
 	VI(ready_ms),   VI(guest_ready_ms), VB(suspend_on_stop), VI(state_bytes),
-	VT(resume_note), VT(ports),
+	VT(resume_note), VT(ports),     VB(autostart),
 };
 
 static const struct column image_cols[] = {

@@ -50,6 +50,7 @@ struct store_vm {
 	char resume_note[512];
 	/* Published ports, "127.0.0.1:8080:80,..." (daemon/port_spec.h). */
 	char ports[512];
+	int autostart;      /* bangerd starts it when bangerd starts (vm_autostart) */
 };
 
 struct store_image {

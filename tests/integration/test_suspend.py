@@ -214,3 +214,16 @@ def test_daemon_killed_mid_suspend_then_host_reboot(booted):
     assert env.vm("keep")["resume_note"].startswith("resumed")
     assert ("PUT", "/snapshot/load") in puts(env, vm["id"], n)
     assert env.vm("mid")["state"] == "stopped"  # its VMM died with the "host"
+
+
+def test_autostart_resumes_a_suspended_vm(booted):
+    env = booted
+    env.banger("vm", "create", "--name", "comeback", check=True)
+    code, body = env.api("PATCH", "/v1/vms/comeback", {"autostart": True})
+    assert code == 200 and body["autostart"] is True
+    suspend(env, "comeback", check=True)
+    env.stop_daemon()
+    env.banger("daemon", "status", check=True)  # a new daemon: autostart runs
+    vm = env.wait_for(lambda: (v := env.vm("comeback"))["state"] == "running" and v, 20,
+                      "comeback resumed by autostart")
+    assert vm["resume_note"].startswith("resumed")

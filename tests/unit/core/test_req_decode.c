@@ -50,6 +50,7 @@ static void create_fills_the_request(void **state)
 	assert_string_equal(req.vmm, "qemu");
 	assert_int_equal(req.nat, 1);
 	assert_int_equal(req.no_start, 0);
+	assert_int_equal(req.autostart, 0);
 	json_decref(j);
 	assert_int_equal(req_decode_vm_create(NULL, &req, &e), 0); /* no body */
 	assert_null(req.name);
@@ -104,7 +105,7 @@ static void unknown_fields_are_named_with_the_accepted_ones(void **state)
 	assert_string_equal(create_error("{\"memory\": 512}", &e),
 			    "unknown field \"memory\" in the request body; accepted: name, image, "
 			    "vcpu, memory_mib, disk_size, vmm, nat, no_start, no_wait, "
-			    "suspend_on_stop, publish");
+			    "suspend_on_stop, publish, autostart");
 	{
 		json_t *j = body("{\"force\": true}");
 
@@ -167,11 +168,17 @@ static void set_and_kill(void **state)
 	assert_int_equal(req_decode_vm_set(j, &set, &e), 0);
 	assert_int_equal(set.memory_mib, 2048);
 	assert_int_equal(set.nat, -1);
+	assert_int_equal(set.autostart, -1);
 	assert_null(set.disk_size);
 	json_decref(j);
-	j = body("{\"nat\": false}");
+	j = body("{\"nat\": false, \"autostart\": true}");
 	assert_int_equal(req_decode_vm_set(j, &set, &e), 0);
 	assert_int_equal(set.nat, 0);
+	assert_int_equal(set.autostart, 1);
+	json_decref(j);
+	j = body("{\"autostart\": \"yes\"}");
+	assert_int_equal(req_decode_vm_set(j, &set, &e), -1);
+	assert_string_equal(e.msg, "field \"autostart\" must be true or false, got a string");
 	json_decref(j);
 	j = body("{\"signal\": 9}");
 	assert_int_equal(req_decode_vm_kill(j, &kill, &e), -1);

@@ -70,7 +70,7 @@ static void image_and_vm(struct store *s, const char *name, const char *addr)
 
 static void schema_is_versioned(void **state)
 {
-	assert_true(store_version(*state) >= 1);
+	assert_true(store_version(*state) >= 3); /* 3: vms.autostart */
 }
 
 static void records_round_trip(void **state)
@@ -84,9 +84,11 @@ static void records_round_trip(void **state)
 	assert_int_equal(store_vm_get(s, "calm-otter", &vm, &e), 0);
 	assert_string_equal(vm.address, "172.30.77.2");
 	assert_int_equal(vm.disk_size, 1LL << 34);
+	assert_int_equal(vm.autostart, 0);
 	assert_int_equal(store_vm_get(s, vm.id, &vm, &e), 0); /* by id too */
 	vm.state = VM_STATE_RUNNING;
 	vm.pid = 1234;
+	vm.autostart = 1;
 	assert_int_equal(store_vm_update(s, &vm, &e), 0);
 	assert_int_equal(store_vm_get(s, "calm-otter", &vm, &e), 0);
 	assert_int_equal(vm.state, VM_STATE_RUNNING);
@@ -101,6 +103,7 @@ static void records_round_trip(void **state)
 	assert_int_equal(vm.suspend_on_stop, 1);
 	assert_int_equal(vm.state_bytes, 123456789012LL);
 	assert_string_equal(vm.resume_note, "cold boot: the kernel changed");
+	assert_int_equal(vm.autostart, 1);
 	image_and_vm(s, "brave-yak", "");
 	assert_int_equal(store_vm_list(s, &all, &n, &e), 0);
 	assert_int_equal(n, 2);
