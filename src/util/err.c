@@ -21,6 +21,7 @@ static const char *const code_names[] = {
 	[ERR_PERMISSION] = "permission",
 	[ERR_VMM] = "vmm",
 	[ERR_UNAVAILABLE] = "unavailable",
+	[ERR_USAGE] = "usage",
 };
 
 /* How escape() treats text: a message keeps its newlines, tabs, quotes and
@@ -237,6 +238,7 @@ int err_http_status(enum err_code code)
 	case ERR_OK:
 		return 200;
 	case ERR_INVALID:
+	case ERR_USAGE:
 		return 400;
 	case ERR_PERMISSION:
 		return 403;
