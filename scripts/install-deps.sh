@@ -9,7 +9,7 @@ libncurses-dev libarchive-dev libssl-dev libcmocka-dev
 python3 python3-pytest python3-yaml
 e2fsprogs iproute2 nftables openssh-client openssh-server
 mmdebstrap qemu-system-x86 lz4 cpio kmod
-bind9-dnsutils tmux sqlite3 curl clang libclang-rt-14-dev util-linux procps valgrind"
+bind9-dnsutils tmux sqlite3 curl clang libclang-rt-14-dev util-linux procps valgrind scdoc"
 
 missing=""
 for p in $PKGS; do
