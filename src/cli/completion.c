@@ -89,9 +89,11 @@ static void print_bash(void)
 		   "_banger_fill()\n{\n"
 		   "\tcase $2 in\n"
 		   "\t\"\") COMPREPLY=() ;;\n"
-		   "\t@file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- \"$cur\") "
+		   "\t@file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f "
+		   "-- \"$cur\") "
 		   ";;\n"
-		   "\t@dir) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -d -- \"$cur\") "
+		   "\t@dir) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -d "
+		   "-- \"$cur\") "
 		   ";;\n"
 		   "\t@vms | @images) mapfile -t COMPREPLY < <(compgen -W \"$(\"$1\" __complete "
 		   "\"${2#@}\" 2>/dev/null)\" -- \"$cur\") ;;\n"
@@ -109,16 +111,18 @@ static void print_bash(void)
 	buf_putc(&out, '\t');
 	for (const struct cli_group *g = cli_groups; g->name; g++)
 		buf_printf(&out, "%s%s", g->name, g[1].name ? " | " : ")");
-	buf_printf(&out, " group=${COMP_WORDS[1]} n=2 ;;\n\tesac\n"
-			 "\tif ((COMP_CWORD == n)); then\n"
-			 "\t\tcase $group in\n"
-			 "\t\t\"\") _banger_fill \"$prog\" \"%s\" ;;\n",
+	buf_printf(&out,
+		   " group=${COMP_WORDS[1]} n=2 ;;\n\tesac\n"
+		   "\tif ((COMP_CWORD == n)); then\n"
+		   "\t\tcase $group in\n"
+		   "\t\t\"\") _banger_fill \"$prog\" \"%s\" ;;\n",
 		   buf_str(&top));
 	for (const struct cli_group *g = cli_groups; g->name; g++) {
 		struct buf w = BUF_INIT;
 
 		command_words(&w, g->name);
-		buf_printf(&out, "\t\t%s) _banger_fill \"$prog\" \"%s\" ;;\n", g->name, buf_str(&w));
+		buf_printf(&out, "\t\t%s) _banger_fill \"$prog\" \"%s\" ;;\n", g->name,
+			   buf_str(&w));
 		buf_free(&w);
 	}
 	buf_puts(&out, "\t\tesac\n\t\treturn\n\tfi\n"
@@ -191,10 +195,11 @@ static void print_zsh(void)
 	buf_putc(&out, '\t');
 	for (const struct cli_group *g = cli_groups; g->name; g++)
 		buf_printf(&out, "%s%s", g->name, g[1].name ? " | " : ")");
-	buf_printf(&out, " group=${words[2]} n=3 ;;\n\tesac\n"
-			 "\tif ((CURRENT == n)); then\n"
-			 "\t\tcase $group in\n"
-			 "\t\t\"\") _banger_fill \"%s\" ;;\n",
+	buf_printf(&out,
+		   " group=${words[2]} n=3 ;;\n\tesac\n"
+		   "\tif ((CURRENT == n)); then\n"
+		   "\t\tcase $group in\n"
+		   "\t\t\"\") _banger_fill \"%s\" ;;\n",
 		   buf_str(&top));
 	for (const struct cli_group *g = cli_groups; g->name; g++) {
 		struct buf w = BUF_INIT;
@@ -312,18 +317,17 @@ static void print_fish(void)
 		 "\tif test $n -eq 1; and contains -- $argv[1]");
 	for (const struct cli_group *g = cli_groups; g->name; g++)
 		buf_printf(&out, " %s", g->name);
-	buf_puts(&out,
-		 "\n"
-		 "\t\ttest (count $t) -eq 1\n"
-		 "\t\treturn\n"
-		 "\tend\n"
-		 "\treturn 0\n"
-		 "end\n\n"
-		 "function __banger_names\n"
-		 "\tset -l prog (commandline -opc)[1]\n"
-		 "\t$prog __complete $argv 2>/dev/null\n"
-		 "end\n\n"
-		 "complete -c banger -f\n");
+	buf_puts(&out, "\n"
+		       "\t\ttest (count $t) -eq 1\n"
+		       "\t\treturn\n"
+		       "\tend\n"
+		       "\treturn 0\n"
+		       "end\n\n"
+		       "function __banger_names\n"
+		       "\tset -l prog (commandline -opc)[1]\n"
+		       "\t$prog __complete $argv 2>/dev/null\n"
+		       "end\n\n"
+		       "complete -c banger -f\n");
 	for (const struct cli_group *g = cli_groups; g->name; g++) {
 		buf_printf(&out, "complete -c banger -n '__banger_at' -a %s -d ", g->name);
 		fish_quote(&out, g->summary);
@@ -339,8 +343,9 @@ static int cmd_completion(struct cli *c, const struct cli_cmd *cmd, int argc, ch
 {
 	(void)c;
 	if (argc != 2)
-		return cli_usage_error(cmd, e, argc < 2 ? "which shell? bash, zsh or fish"
-							: "give one shell: bash, zsh or fish");
+		return cli_usage_error(cmd, e,
+				       argc < 2 ? "which shell? bash, zsh or fish"
+						: "give one shell: bash, zsh or fish");
 	if (!strcmp(argv[1], "bash"))
 		print_bash();
 	else if (!strcmp(argv[1], "zsh"))
@@ -372,7 +377,7 @@ static int cmd_complete(struct cli *c, const struct cli_cmd *cmd, int argc, char
 	    client_call(c->client, "GET", path, NULL, &resp, e) < 0)
 		return 0;
 	json_array_foreach(json_object_get(resp, key), i, item)
-		printf("%s\n", cli_str(item, "name"));
+	    printf("%s\n", cli_str(item, "name"));
 	json_decref(resp);
 	return 0;
 }
@@ -383,9 +388,9 @@ static const struct cli_opt no_opts[] = {
 
 const struct cli_cmd cli_completion_cmds[] = {
     {NULL, "completion", "bash|zsh|fish",
-     "print a shell completion script (make install installs them)", NULL, cmd_completion,
-     no_opts, "bash zsh fish", 0},
-    {NULL, "__complete", "vms|images", "names for shell completion (hidden)", NULL,
-     cmd_complete, no_opts, NULL, 1},
+     "print a shell completion script (make install installs them)", NULL, cmd_completion, no_opts,
+     "bash zsh fish", 0},
+    {NULL, "__complete", "vms|images", "names for shell completion (hidden)", NULL, cmd_complete,
+     no_opts, NULL, 1},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };

@@ -81,8 +81,7 @@ static void man_commands(struct buf *b)
 				man_cmd(b, c);
 }
 
-static int cmd_man(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
-		   struct err *e)
+static int cmd_man(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	struct buf out = BUF_INIT;
 	char *text = NULL, *line, *next;
@@ -128,10 +127,10 @@ static int cmd_commands(struct cli *c, const struct cli_cmd *cmd, int argc, char
 	}
 	for (size_t t = 0; cli_tables[t]; t++)
 		for (const struct cli_cmd *k = cli_tables[t]; k->name; k++) {
-			json_t *o = json_pack("{s:s?,s:s,s:s,s:s,s:s?,s:b,s:b}", "group", k->group,
-					      "name", k->name, "args", k->args, "summary",
-					      k->summary, "complete", k->complete, "hidden",
-					      k->hidden, "parsed", k->opts != NULL);
+			json_t *o =
+			    json_pack("{s:s?,s:s,s:s,s:s,s:s?,s:b,s:b}", "group", k->group, "name",
+				      k->name, "args", k->args, "summary", k->summary, "complete",
+				      k->complete, "hidden", k->hidden, "parsed", k->opts != NULL);
 			json_t *opts = json_array();
 
 			for (const struct cli_opt *p = k->opts; p && p->name; p++) {

@@ -24,8 +24,7 @@ char *cli_usage_line(const struct cli_cmd *cmd)
 		return xasprintf("banger %s%s%s%s%s", g, group_sp(cmd), cmd->name,
 				 cmd->args[0] ? " " : "", cmd->args);
 	return xasprintf("banger %s%s%s%s%s%s", g, group_sp(cmd), cmd->name,
-			 cmd->opts[0].name ? " [options]" : "", cmd->args[0] ? " " : "",
-			 cmd->args);
+			 cmd->opts[0].name ? " [options]" : "", cmd->args[0] ? " " : "", cmd->args);
 }
 
 void cli_usage(const struct cli_cmd *cmd)
@@ -44,8 +43,8 @@ void cli_usage(const struct cli_cmd *cmd)
 		char head[64];
 
 		snprintf(head, sizeof(head), "%c%c%s--%s%s%s", o->short_name ? '-' : ' ',
-			 o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ",
-			 o->name, o->value ? " " : "", o->value ? o->value : "");
+			 o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
+			 o->value ? " " : "", o->value ? o->value : "");
 		/* Help text may span lines ("\n"): indent the continuation. */
 		printf("  %-24s ", head);
 		for (const char *h = o->help; *h; h++) {
@@ -77,8 +76,8 @@ int cli_usage_error(const struct cli_cmd *cmd, struct err *e, const char *fmt, .
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	err_set(e, ERR_USAGE, "%s%s%s: %s", cmd->group ? cmd->group : "", group_sp(cmd),
-		cmd->name, msg);
+	err_set(e, ERR_USAGE, "%s%s%s: %s", cmd->group ? cmd->group : "", group_sp(cmd), cmd->name,
+		msg);
 	err_hint(e, "usage: %s (`banger %s%s%s --help` lists the options)", line,
 		 cmd->group ? cmd->group : "", group_sp(cmd), cmd->name);
 	free(line);
@@ -91,7 +90,8 @@ static int set_val(const struct cli_cmd *cmd, struct cli_parsed *p, const struct
 	size_t i = (size_t)(o - cmd->opts);
 
 	if (p->val[i] && o->value)
-		return cli_usage_error(cmd, e, "--%s given twice (\"%s\", then \"%s\"): give it once",
+		return cli_usage_error(cmd, e,
+				       "--%s given twice (\"%s\", then \"%s\"): give it once",
 				       o->name, ERR_Q(p->val[i]), ERR_Q(v));
 	p->val[i] = v;
 	return 0;
@@ -123,7 +123,8 @@ static int parse_long(const struct cli_cmd *cmd, struct cli_parsed *p, int argc,
 	if (!o->name) {
 		char name[ERR_QUOTE_MAX];
 
-		snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), a);
+		snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1),
+			 a);
 		return cli_usage_error(cmd, e, "unknown option --%s", ERR_Q(name));
 	}
 	if (!o->value) {
@@ -170,8 +171,8 @@ static int parse_short(const struct cli_cmd *cmd, struct cli_parsed *p, int argc
 	return 0;
 }
 
-int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_parsed *p,
-	      int *npos, char ***pos, struct err *e)
+int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_parsed *p, int *npos,
+	      char ***pos, struct err *e)
 {
 	char **out = xcalloc((size_t)argc + 1, sizeof(char *));
 	int n = 0, done = 0;
@@ -229,8 +230,8 @@ int cli_flag(const struct cli *c, const char *name)
 	return cli_val(c, name) != NULL;
 }
 
-int cli_val_posint(const struct cli *c, const struct cli_cmd *cmd, const char *name,
-		   long long *out, struct err *e)
+int cli_val_posint(const struct cli *c, const struct cli_cmd *cmd, const char *name, long long *out,
+		   struct err *e)
 {
 	const char *v = cli_val(c, name);
 	char *end;
@@ -240,8 +241,8 @@ int cli_val_posint(const struct cli *c, const struct cli_cmd *cmd, const char *n
 		return 0;
 	x = strtoll(v, &end, 10);
 	if (!*v || *end || x <= 0)
-		return cli_usage_error(cmd, e, "--%s needs a positive whole number, not \"%s\"", name,
-				       ERR_Q(v));
+		return cli_usage_error(cmd, e, "--%s needs a positive whole number, not \"%s\"",
+				       name, ERR_Q(v));
 	*out = x;
 	return 1;
 }
@@ -259,7 +260,7 @@ void cli_each_flag(const struct cli_cmd *cmd,
 	}
 	buf_putc(&seen, ' ');
 	for (size_t t = 0; t < 2; t++) {
-		for (const char *s = texts[t]; s && (s = strstr(s, "--")); ) {
+		for (const char *s = texts[t]; s && (s = strstr(s, "--"));) {
 			const char *w = s + 2;
 			size_t n = 0;
 			char name[64], *key;

@@ -230,3 +230,26 @@ def test_config_man_page_documents_every_key_default_and_variable():
         r = subprocess.run(["scdoc"], input=(MAN_DIR / (page + ".scd")).read_text(),
                            capture_output=True, text=True)
         assert r.returncode == 0, (page, r.stderr)
+
+
+def test_fish_and_zsh_scripts_work_where_installed():
+    import shutil
+    fish = shutil.which("fish")
+    zsh = shutil.which("zsh")
+    if not fish and not zsh:
+        pytest.skip("neither fish nor zsh is installed")
+    if fish:
+        script = subprocess.run([str(BANGER), "completion", "fish"], capture_output=True,
+                                text=True, check=True).stdout
+        r = subprocess.run([fish, "-c", "source; complete -C 'banger vm create --vmm '"],
+                           input=script, capture_output=True, text=True)
+        assert [l.split("\t")[0] for l in r.stdout.splitlines()] == [
+            "auto", "firecracker", "qemu"], r.stderr
+        r = subprocess.run([fish, "-c", "source; complete -C 'banger vm cr'"],
+                           input=script, capture_output=True, text=True)
+        assert r.stdout.split("\t")[0] == "create", r.stderr
+    if zsh:
+        script = subprocess.run([str(BANGER), "completion", "zsh"], capture_output=True,
+                                text=True, check=True).stdout
+        r = subprocess.run([zsh, "-n"], input=script, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
