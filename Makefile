@@ -79,6 +79,17 @@ install: build
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' data/systemd/bangerd.service.in \
 		> $(DESTDIR)$(SYSTEMD_USER_DIR)/bangerd.service
 	chmod 0644 $(DESTDIR)$(SYSTEMD_USER_DIR)/bangerd.service
+	install -D -m 0644 $(BUILD)/src/cli/banger.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/banger
+	install -D -m 0644 $(BUILD)/src/cli/banger.zsh $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_banger
+	install -D -m 0644 $(BUILD)/src/cli/banger.fish \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/banger.fish
+	@if [ -f $(BUILD)/docs/man/banger.1 ]; then \
+		install -D -m 0644 $(BUILD)/docs/man/banger.1 $(DESTDIR)$(PREFIX)/share/man/man1/banger.1 && \
+		install -D -m 0644 $(BUILD)/docs/man/banger-config.5 \
+			$(DESTDIR)$(PREFIX)/share/man/man5/banger-config.5 && \
+		install -D -m 0644 $(BUILD)/docs/man/bangerd.8 $(DESTDIR)$(PREFIX)/share/man/man8/bangerd.8; \
+	else echo "install: no man pages (scdoc is missing: make deps)" >&2; fi
 
 runtime-bundle: build
 	./scripts/runtime-bundle.sh

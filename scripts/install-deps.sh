@@ -11,7 +11,7 @@ python3-jsonschema clang-format cppcheck
 e2fsprogs iproute2 nftables openssh-client openssh-server
 mmdebstrap qemu-system-x86 lz4 cpio kmod
 bind9-dnsutils tmux sqlite3 curl clang libclang-rt-14-dev util-linux procps valgrind
-systemd"
+systemd scdoc"
 
 missing=""
 for p in $PKGS; do

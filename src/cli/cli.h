@@ -13,20 +13,79 @@
 #include "state/vm_state.h"
 #include "util/err.h"
 
+/* Exit statuses of `banger` (README, banger(1)). */
+enum cli_exit {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_FAIL = 1,    /* the command failed */
+	CLI_EXIT_USAGE = 2,   /* bad options or arguments (ERR_USAGE): nothing was done */
+	CLI_EXIT_PARTIAL = 3, /* given several names, it failed for some of them only */
+};
+
+/* One option of a command, for the parser, --help, the man page and the
+ * shell completions. It takes a value exactly when value is set. */
+struct cli_opt {
+	const char *name;  /* long name, without "--" */
+	char short_name;   /* 'f' for -f, or 0 */
+	const char *value; /* the value's placeholder ("MiB"), or NULL for a flag */
+	const char *help;
+	/* What completes its value: "@vms", "@images", "@file", "@dir", or a
+	 * space-separated word list ("auto firecracker qemu"); NULL: nothing. */
+	const char *complete;
+	/* 1: may be given several times; the values are joined with ',' (as
+	 * if given once as a comma-separated list). */
+	int repeat;
+};
+
+#define CLI_MAX_OPTS 32
+
+/* The options a command was given (cli_parse). */
+struct cli_parsed {
+	const struct cli_opt *opts;
+	const char *val[CLI_MAX_OPTS]; /* the value ("" for a flag), NULL if not given */
+	int dashdash;                  /* positionals before a "--", or -1 without one */
+};
+
 struct cli {
 	struct paths paths;
 	struct client *client; /* opened on first use */
 	const char *prog;
+	const struct cli_parsed *opt; /* the running command's options (cmd->opts set) */
 };
 
+/*
+ * A command. The first six fields are positional in every table. With opts
+ * set, main parses the command line first (`--opt=value`, `--opt value`,
+ * `-o value`, `-ovalue`, flag clusters, `--` ends options, options anywhere
+ * before it) and calls fn with argv[0] the command name followed by the
+ * positional arguments only; the options are in c->opt (cli_flag, cli_val).
+ * Without opts, fn gets the raw argv and parses it itself (help is then the
+ * hand-written option list printed by --help).
+ */
 struct cli_cmd {
 	const char *group; /* "vm", "image", "daemon", or NULL for top level */
 	const char *name;
-	const char *args;  /* usage after the command name */
+	const char *args;  /* positional arguments ("NAME..."); with no opts, the whole usage */
 	const char *summary;
-	const char *help;  /* option descriptions, one per line, or NULL */
+	const char *help;  /* without opts: option descriptions, one per line, or NULL */
 	int (*fn)(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e);
+	const struct cli_opt *opts; /* ends with {NULL}; an empty list takes no options */
+	const char *complete;       /* what completes the positionals (as cli_opt.complete) */
+	int hidden;                 /* not listed in --help, the man page or completions */
 };
+
+/* Command tables list an entry's fields in order, and an entry written in
+ * the six-field layout leaves the option fields out (zero: it parses its
+ * own argv). -Wextra would refuse that in every file with a table. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+/* Every command table, NULL-terminated (main.c). */
+extern const struct cli_cmd *const cli_tables[];
+/* The command groups: name and summary, ending with {NULL, NULL}. */
+struct cli_group {
+	const char *name;
+	const char *summary;
+};
+extern const struct cli_group cli_groups[];
 
 extern const struct cli_cmd cli_daemon_cmds[];
 extern const struct cli_cmd cli_daemon_unit_cmds[]; /* daemon install|uninstall */
@@ -47,11 +106,42 @@ struct client *cli_client(struct cli *c, struct err *e);
 
 /* Prints a command's usage to stdout. */
 void cli_usage(const struct cli_cmd *cmd);
+/* The usage line after "usage: " ("banger vm set NAME [options]"), malloc'd. */
+char *cli_usage_line(const struct cli_cmd *cmd);
 /* 1 if argv has -h/--help (before a "--"). */
 int cli_wants_help(int argc, char **argv);
-/* Errors for bad usage: "vm create: unknown option --foo" + usage hint. */
+/* Errors for bad usage (ERR_USAGE, exit status 2): "vm create: unknown
+ * option --foo" + the usage line as the hint. */
 int cli_usage_error(const struct cli_cmd *cmd, struct err *e, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Parses argv by cmd->opts into p; the positionals go to *pos (argv[0]
+ * first; free it), their count to *npos. -1 with a usage error for an
+ * unknown option, a missing value, a value given to a flag, or an option
+ * with a value given twice. */
+int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_parsed *p,
+	      int *npos, char ***pos, struct err *e);
+
+/* The value of option name ("" for a flag) or NULL when not given. */
+const char *cli_val(const struct cli *c, const char *name);
+/* 1 if the flag (or option) name was given. */
+int cli_flag(const struct cli *c, const char *name);
+/* The value of option name as a positive whole number into *out (left as
+ * it is when not given); 1 if given, 0 if not, -1 (usage error) if not
+ * such a number. */
+int cli_val_posint(const struct cli *c, const struct cli_cmd *cmd, const char *name,
+		   long long *out, struct err *e);
+
+/* The flags a command takes, for completion and the man page: its opts,
+ * or for an entry without them the --words of its args and help text.
+ * Calls fn for each long name (without "--"); o is NULL for the latter. */
+void cli_each_flag(const struct cli_cmd *cmd,
+		   void (*fn)(void *ctx, const char *name, const struct cli_opt *o), void *ctx);
+
+/* `banger completion` and the hidden `banger __complete` (completion.c). */
+extern const struct cli_cmd cli_completion_cmds[];
+/* The hidden `banger __man TEMPLATE` and `banger __commands` (man.c). */
+extern const struct cli_cmd cli_man_cmds[];
 
 /* A long POST that streams progress (printed to stderr as it comes);
  * *result receives the final object (json_decref it), or e the error. */

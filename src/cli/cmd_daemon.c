@@ -11,16 +11,10 @@
 #include "util/log.h"
 #include "util/proc.h"
 
-static int only_json_flag(const struct cli_cmd *cmd, int argc, char **argv, int *json,
-			  struct err *e)
+static int no_args(const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
-	*json = 0;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			*json = 1;
-		else
-			return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[i]);
-	}
+	if (argc > 1)
+		return cli_usage_error(cmd, e, "unexpected argument \"%s\"", ERR_Q(argv[1]));
 	return 0;
 }
 
@@ -29,9 +23,9 @@ static int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 {
 	struct client *cl;
 	json_t *st = NULL, *net;
-	int json;
+	int json = cli_flag(c, "json");
 
-	if (only_json_flag(cmd, argc, argv, &json, e) < 0)
+	if (no_args(cmd, argc, argv, e) < 0)
 		return -1;
 	if (!(cl = cli_client(c, e)) || client_call(cl, "GET", "/v1/daemon", NULL, &st, e) < 0)
 		return -1;
@@ -65,8 +59,8 @@ static int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 static int cmd_socket(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
 		      struct err *e)
 {
-	if (argc > 1)
-		return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[1]);
+	if (no_args(cmd, argc, argv, e) < 0)
+		return -1;
 	printf("%s\n", c->paths.socket);
 	return 0;
 }
@@ -79,8 +73,8 @@ static int cmd_stop(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	int activated;
 	long long t0;
 
-	if (argc > 1)
-		return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[1]);
+	if (no_args(cmd, argc, argv, e) < 0)
+		return -1;
 	if (!client_ping(c->paths.socket)) {
 		printf("bangerd is not running\n");
 		return 0;
@@ -160,25 +154,19 @@ static void print_log_line(const char *line, const struct log_filter *f)
 
 static int cmd_logs(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
-	struct log_filter f = {NULL, LOG_DEBUG, 0};
-	int follow = 0;
+	struct log_filter f = {cli_val(c, "vm"), LOG_DEBUG, cli_flag(c, "json")};
+	int follow = cli_flag(c, "follow");
+	const char *level = cli_val(c, "level");
 	FILE *in;
 	char *line = NULL;
 	size_t cap = 0;
 	long long off = 0;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--follow"))
-			follow = 1;
-		else if (!strcmp(argv[i], "--json"))
-			f.json = 1;
-		else if (!strcmp(argv[i], "--vm") && i + 1 < argc)
-			f.vm = argv[++i];
-		else if (!strcmp(argv[i], "--level") && i + 1 < argc) {
-			if (log_level_parse(argv[++i], &f.min, e) < 0)
-				return err_wrap(e, "daemon logs --level");
-		} else
-			return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[i]);
+	if (no_args(cmd, argc, argv, e) < 0)
+		return -1;
+	if (level && log_level_parse(level, &f.min, e) < 0) {
+		e->code = ERR_USAGE;
+		return err_wrap(e, "daemon logs --level");
 	}
 	for (;;) {
 		in = fopen(c->paths.log, "re");
@@ -206,17 +194,31 @@ static int cmd_logs(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	return 0;
 }
 
+static const struct cli_opt status_opts[] = {
+    {"json", 0, NULL, "print the daemon's status as JSON (the API object)", NULL},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct cli_opt no_opts[] = {
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct cli_opt logs_opts[] = {
+    {"follow", 'f', NULL, "keep printing new lines", NULL},
+    {"level", 0, "LEVEL", "only this level and above (debug, info, warn, error)",
+     "debug info warn error"},
+    {"vm", 0, "NAME", "only lines about this VM", "@vms"},
+    {"json", 0, NULL, "print the raw JSON lines", NULL},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
 const struct cli_cmd cli_daemon_cmds[] = {
-    {"daemon", "status", "[--json]", "show the daemon's pid, socket and log",
-     "  --json  print JSON\n", cmd_status},
-    {"daemon", "socket", "", "print the API socket path", NULL, cmd_socket},
-    {"daemon", "stop", "", "stop bangerd (running VMs keep running)", NULL, cmd_stop},
-    {"daemon", "logs", "[-f] [--level LEVEL] [--vm NAME] [--json]",
-     "print bangerd.log as readable lines",
-     "  -f, --follow     keep printing new lines\n"
-     "  --level LEVEL    only this level and above (debug, info, warn, error)\n"
-     "  --vm NAME        only lines about this VM\n"
-     "  --json           print the raw JSON lines\n",
-     cmd_logs},
-    {NULL, NULL, NULL, NULL, NULL, NULL},
+    {"daemon", "status", "", "show the daemon's pid, socket and log", NULL, cmd_status,
+     status_opts, NULL, 0},
+    {"daemon", "socket", "", "print the API socket path", NULL, cmd_socket, no_opts, NULL, 0},
+    {"daemon", "stop", "", "stop bangerd (running VMs keep running)", NULL, cmd_stop, no_opts,
+     NULL, 0},
+    {"daemon", "logs", "", "print bangerd.log as readable lines", NULL, cmd_logs, logs_opts,
+     NULL, 0},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };

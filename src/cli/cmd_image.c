@@ -10,48 +10,39 @@
 static int cmd_register(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
 			struct err *e)
 {
-	static const char *const keys[] = {"--name",   "--rootfs",	"--kernel",
-					   "--initrd", "--modules-dir", NULL};
+	/* option, body key; paths are resolved here: the daemon may run elsewhere. */
+	static const char *const paths[][2] = {{"rootfs", "rootfs"},
+					       {"kernel", "kernel"},
+					       {"initrd", "initrd"},
+					       {"modules-dir", "modules_dir"}};
 	json_t *body = json_object(), *img = NULL;
 	struct client *cl;
 	int ret = -1;
 
-	for (int i = 1; i < argc; i++) {
-		int known = 0;
-
-		for (const char *const *k = keys; *k; k++) {
-			if (strcmp(argv[i], *k) == 0) {
-				char key[32];
-
-				if (i + 1 >= argc) {
-					cli_usage_error(cmd, e, "%s needs a value", *k);
-					goto out;
-				}
-				snprintf(key, sizeof(key), "%s", *k + 2);
-				for (char *p = key; *p; p++)
-					if (*p == '-')
-						*p = '_';
-				/* Paths are resolved here: the daemon may run elsewhere. */
-				if ((strcmp(*k, "--name") == 0
-					 ? cli_body_str(body, key, *k, argv[++i], e)
-					 : cli_body_path(body, key, *k, argv[++i], e)) < 0)
-					goto out;
-				known = 1;
-			}
-		}
-		if (!known) {
-			cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[i]);
-			goto out;
-		}
+	if (argc > 1) {
+		cli_usage_error(cmd, e, "unexpected argument \"%s\"", ERR_Q(argv[1]));
+		goto out;
 	}
-	if (!json_object_get(body, "name") || !json_object_get(body, "rootfs") ||
-	    !json_object_get(body, "kernel")) {
+	if (!cli_val(c, "name") || !cli_val(c, "rootfs") || !cli_val(c, "kernel")) {
 		cli_usage_error(cmd, e, "--name, --rootfs and --kernel are required");
 		goto out;
 	}
+	if (cli_body_str(body, "name", "--name", cli_val(c, "name"), e) < 0)
+		goto out;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		char opt[32];
+
+		snprintf(opt, sizeof(opt), "--%s", paths[i][0]);
+		if (cli_val(c, paths[i][0]) &&
+		    cli_body_path(body, paths[i][1], opt, cli_val(c, paths[i][0]), e) < 0)
+			goto out;
+	}
 	if (!(cl = cli_client(c, e)) || client_call(cl, "POST", "/v1/images", body, &img, e) < 0)
 		goto out;
-	printf("%s: registered\n", cli_str(img, "name"));
+	if (cli_flag(c, "json"))
+		cli_print_json(img);
+	else
+		printf("%s: registered\n", cli_str(img, "name"));
 	ret = 0;
 out:
 	json_decref(body);
@@ -63,11 +54,11 @@ static int cmd_list(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 {
 	struct client *cl;
 	json_t *resp = NULL, *imgs, *img;
-	int json = argc > 1 && strcmp(argv[1], "--json") == 0;
+	int json = cli_flag(c, "json");
 	size_t i;
 
-	if (argc > 2 || (argc == 2 && !json))
-		return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[argc - 1]);
+	if (argc > 1)
+		return cli_usage_error(cmd, e, "unexpected argument \"%s\"", ERR_Q(argv[1]));
 	if (!(cl = cli_client(c, e)) || client_call(cl, "GET", "/v1/images", NULL, &resp, e) < 0)
 		return -1;
 	imgs = json_object_get(resp, "images");
@@ -96,22 +87,18 @@ static int cmd_list(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 
 static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
-	const char *name = NULL;
-	int json = 0;
+	int json = cli_flag(c, "json");
+	const char *name;
 	struct client *cl;
 	json_t *img = NULL;
 	char *esc, *p;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = 1;
-		else if (argv[i][0] == '-' || name)
-			return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[i]);
-		else
-			name = argv[i];
-	}
-	if (!name)
+	if (argc < 2)
 		return cli_usage_error(cmd, e, "which image? give its name");
+	if (argc > 2)
+		return cli_usage_error(cmd, e, "unexpected argument \"%s\" (one image at a time)",
+				       ERR_Q(argv[2]));
+	name = argv[1];
 	if (!(cl = cli_client(c, e)))
 		return -1;
 	esc = client_escape(name);
@@ -143,6 +130,7 @@ static int cmd_delete(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 	struct client *cl;
 	int failed = 0;
 
+	(void)c;
 	if (argc < 2)
 		return cli_usage_error(cmd, e, "which image? give its name");
 	for (int i = 1; i < argc; i++) {
@@ -158,36 +146,61 @@ static int cmd_delete(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 		}
 		if (client_call(cl, "DELETE", p, NULL, &r, &one) < 0) {
 			cli_print_error("banger", &one);
-			failed = 1;
+			failed++;
 		} else {
 			printf("%s: deleted\n", argv[i]);
 		}
 		json_decref(r);
 		free(p);
 	}
-	return failed;
+	if (failed == 0)
+		return CLI_EXIT_OK;
+	return failed == argc - 1 ? CLI_EXIT_FAIL : CLI_EXIT_PARTIAL;
 }
 
+static const struct cli_opt register_opts[] = {
+    {"name", 'n', "NAME", "the image's name (required)", NULL},
+    {"rootfs", 0, "FILE", "the ext4 root filesystem (required)", "@file"},
+    {"kernel", 0, "FILE", "the uncompressed kernel, vmlinux (required)", "@file"},
+    {"initrd", 0, "FILE", "the initrd (default: the runtime bundle's)", "@file"},
+    {"modules-dir", 0, "DIR", "kernel modules directory for the guest", "@dir"},
+    {"json", 0, NULL, "print the image as JSON (the API object)", NULL},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct cli_opt build_opts[] = {
+    {"name", 'n', "NAME", "the image's name (required)", NULL},
+    {"docker", 0, NULL, "add Debian's docker.io, enabled", NULL},
+    {"packages", 0, "FILE", "extra packages, one per line (default: the bundle's packages.apt)",
+     "@file"},
+    {"suite", 0, "SUITE", "Debian suite (default bookworm)", "bookworm trixie"},
+    {"mirror", 0, "URL", "Debian mirror (default: the host's apt mirror)", NULL},
+    {"size", 0, "SIZE", "rootfs size, e.g. 2G (default: content + headroom)", NULL},
+    {"base-rootfs", 0, "FILE", "start from this ext4 (it must already have every package)",
+     "@file"},
+    {"json", 0, NULL, "print the image as JSON (the API object)", NULL},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct cli_opt json_opts[] = {
+    {"json", 0, NULL, "print JSON (the API objects)", NULL},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct cli_opt no_opts[] = {
+    {NULL, 0, NULL, NULL, NULL},
+};
+
 const struct cli_cmd cli_image_cmds[] = {
-    {"image", "register",
-     "--name N --rootfs FILE --kernel FILE [--initrd FILE] [--modules-dir DIR]",
-     "register an image from existing files", NULL, cmd_register},
-    {"image", "build",
-     "--name N [--docker] [--packages FILE] [--suite SUITE] [--mirror URL] [--size SIZE] "
-     "[--base-rootfs FILE]",
+    {"image", "register", "", "register an image from existing files", NULL, cmd_register,
+     register_opts, NULL, 0},
+    {"image", "build", "",
      "build a Debian image (from the bundle's base when it has every package, else with "
      "mmdebstrap)",
-     "  --name N          the image's name\n"
-     "  --docker          add Debian's docker.io, enabled\n"
-     "  --packages FILE   extra packages, one per line (default: the bundle's packages.apt)\n"
-     "  --suite SUITE     Debian suite (default bookworm)\n"
-     "  --mirror URL      Debian mirror (default: the host's apt mirror)\n"
-     "  --size SIZE       rootfs size, e.g. 2G (default: content + headroom)\n"
-     "  --base-rootfs F   start from this ext4 (it must already have every package)\n"
-     "  --json            print the image as JSON\n",
-     cli_image_build},
-    {"image", "list", "[--json]", "list images", "  --json  print JSON\n", cmd_list},
-    {"image", "show", "NAME [--json]", "show an image", "  --json  print JSON\n", cmd_show},
-    {"image", "delete", "NAME...", "delete images no VM uses", NULL, cmd_delete},
-    {NULL, NULL, NULL, NULL, NULL, NULL},
+     NULL, cli_image_build, build_opts, NULL, 0},
+    {"image", "list", "", "list images", NULL, cmd_list, json_opts, NULL, 0},
+    {"image", "show", "NAME", "show an image", NULL, cmd_show, json_opts, "@images", 0},
+    {"image", "delete", "NAME...", "delete images no VM uses", NULL, cmd_delete, no_opts,
+     "@images", 0},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };

@@ -6,7 +6,6 @@
  * Progress goes to stderr, the result to stdout; Ctrl-C stops only the
  * watching: the daemon finishes the build (see `banger image list`).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,64 +16,33 @@
 
 int cli_image_build(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
-	static const struct option opts[] = {
-	    {"name", required_argument, 0, 'n'},
-	    {"docker", no_argument, 0, 'D'},
-	    {"packages", required_argument, 0, 'p'},
-	    {"suite", required_argument, 0, 's'},
-	    {"mirror", required_argument, 0, 'm'},
-	    {"size", required_argument, 0, 'z'},
-	    {"base-rootfs", required_argument, 0, 'b'},
-	    {"json", no_argument, 0, 'j'},
-	    {0, 0, 0, 0},
+	/* option, body key, 1 if a path (resolved here) */
+	static const struct {
+		const char *opt, *key;
+		int path;
+	} vals[] = {
+	    {"name", "name", 0},	  {"packages", "packages_file", 1}, {"suite", "suite", 0},
+	    {"mirror", "mirror", 0},	  {"size", "size", 0},		    {"base-rootfs", "base_rootfs", 1},
 	};
 	json_t *body = json_object(), *result = NULL, *img;
-	int o, json = 0, ret = -1;
+	int json = cli_flag(c, "json"), ret = -1;
 
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		switch (o) {
-		case 'n':
-			if (cli_body_str(body, "name", "--name", optarg, e) < 0)
-				goto out;
-			break;
-		case 'D':
-			json_object_set_new(body, "docker", json_true());
-			break;
-		case 'p':
-			if (cli_body_path(body, "packages_file", "--packages", optarg, e) < 0)
-				goto out;
-			break;
-		case 's':
-			if (cli_body_str(body, "suite", "--suite", optarg, e) < 0)
-				goto out;
-			break;
-		case 'm':
-			if (cli_body_str(body, "mirror", "--mirror", optarg, e) < 0)
-				goto out;
-			break;
-		case 'z':
-			if (cli_body_str(body, "size", "--size", optarg, e) < 0)
-				goto out;
-			break;
-		case 'b':
-			if (cli_body_path(body, "base_rootfs", "--base-rootfs", optarg, e) < 0)
-				goto out;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		default:
-			cli_usage_error(cmd, e, "unknown option %s", argv[optind - 1]);
-			goto out;
-		}
-	}
-	if (optind < argc) {
+	if (argc > 1) {
 		cli_usage_error(cmd, e, "unexpected argument \"%s\" (give the name with --name)",
-				argv[optind]);
+				ERR_Q(argv[1]));
 		goto out;
 	}
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		const char *v = cli_val(c, vals[i].opt);
+		char opt[32];
+
+		snprintf(opt, sizeof(opt), "--%s", vals[i].opt);
+		if (v && (vals[i].path ? cli_body_path(body, vals[i].key, opt, v, e)
+				       : cli_body_str(body, vals[i].key, opt, v, e)) < 0)
+			goto out;
+	}
+	if (cli_flag(c, "docker"))
+		json_object_set_new(body, "docker", json_true());
 	if (!json_object_get(body, "name")) {
 		cli_usage_error(cmd, e, "--name is required");
 		goto out;

@@ -61,10 +61,14 @@ static int cmd_tui(struct cli *c, const struct cli_cmd *cmd, int argc, char **ar
 	return -1;
 }
 
+static const struct cli_opt no_opts[] = {
+    {NULL, 0, NULL, NULL, NULL},
+};
+
 const struct cli_cmd cli_misc_cmds[] = {
-	{NULL, "tui", "", "the terminal UI: a live table of VMs with start/stop/ssh/logs keys",
-	 NULL, cmd_tui},
-	{NULL, "ssh-config", "", "print ssh_config Host blocks for all VMs (for editors' remote SSH)",
-	 NULL, cmd_ssh_config},
-	{NULL, NULL, NULL, NULL, NULL, NULL},
+    {NULL, "tui", "", "the terminal UI: a live table of VMs with start/stop/ssh/logs keys", NULL,
+     cmd_tui, no_opts, NULL, 0},
+    {NULL, "ssh-config", "", "print ssh_config Host blocks for all VMs (for editors' remote SSH)",
+     NULL, cmd_ssh_config, no_opts, NULL, 0},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };

@@ -1,5 +1,4 @@
 /* cmd_vm: `banger vm ...`. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,95 +70,73 @@ static void print_created(json_t *vm)
 		printf("  last error: %s\n", cli_str(vm, "last_error"));
 }
 
+/* Sets body[key] from the string option name, when given. */
+static int body_opt(struct cli *c, json_t *body, const char *key, const char *name, struct err *e)
+{
+	const char *v = cli_val(c, name);
+	char opt[64];
+
+	snprintf(opt, sizeof(opt), "--%s", name);
+	return v ? cli_body_str(body, key, opt, v, e) : 0;
+}
+
+/* Sets body[key] from the positive number option name, when given. */
+static int body_num(struct cli *c, const struct cli_cmd *cmd, json_t *body, const char *key,
+		    const char *name, struct err *e)
+{
+	long long v;
+	int rc = cli_val_posint(c, cmd, name, &v, e);
+
+	if (rc > 0)
+		json_object_set_new(body, key, json_integer(v));
+	return rc < 0 ? -1 : 0;
+}
+
 static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
 		      struct err *e)
 {
-	static const struct option opts[] = {
-	    {"name", required_argument, 0, 'n'},
-	    {"image", required_argument, 0, 'i'},
-	    {"vcpu", required_argument, 0, 'c'},
-	    {"memory", required_argument, 0, 'm'},
-	    {"disk-size", required_argument, 0, 'd'},
-	    {"nat", no_argument, 0, 'N'},
-	    {"no-start", no_argument, 0, 'S'},
-	    {"no-wait", no_argument, 0, 'W'},
-	    {"vmm", required_argument, 0, 'v'},
-	    {"json", no_argument, 0, 'j'},
-	    {"publish", required_argument, 0, 'p'},
-	    {"suspend-on-stop", no_argument, 0, 'Z'},
-	    {0, 0, 0, 0},
-	};
+	static const char *const flags[][2] = {{"nat", "nat"},
+					       {"no-start", "no_start"},
+					       {"no-wait", "no_wait"},
+					       {"autostart", "autostart"},
+					       {"suspend-on-stop", "suspend_on_stop"}};
 	json_t *body = json_object(), *result = NULL, *publish = json_array();
-	int o, json = 0, ret = -1;
+	const char *pub = cli_val(c, "publish");
+	int ret = -1;
 
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		char *end;
-		long long v;
+	if (argc > 1) {
+		cli_usage_error(cmd, e, "unexpected argument \"%s\" (give the name with --name)",
+				ERR_Q(argv[1]));
+		goto out;
+	}
+	if (body_opt(c, body, "name", "name", e) < 0 || body_opt(c, body, "image", "image", e) < 0 ||
+	    body_num(c, cmd, body, "vcpu", "vcpu", e) < 0 ||
+	    body_num(c, cmd, body, "memory_mib", "memory", e) < 0 ||
+	    body_opt(c, body, "disk_size", "disk-size", e) < 0 ||
+	    body_opt(c, body, "vmm", "vmm", e) < 0)
+		goto out;
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (cli_flag(c, flags[i][0]))
+			json_object_set_new(body, flags[i][1], json_true());
+	/* --publish A --publish B (or A,B): the daemon checks each spec. */
+	for (const char *p = pub; p && *p;) {
+		size_t n = strcspn(p, ",");
+		char *one = strndup(p, n);
+		json_t *str = json_string(one);
 
-		switch (o) {
-		case 'n':
-			if (cli_body_str(body, "name", "--name", optarg, e) < 0)
-				goto out;
-			break;
-		case 'i':
-			if (cli_body_str(body, "image", "--image", optarg, e) < 0)
-				goto out;
-			break;
-		case 'c':
-		case 'm':
-			v = strtoll(optarg, &end, 10);
-			if (!*optarg || *end || v <= 0) {
-				cli_usage_error(cmd, e,
-						"--%s needs a positive whole number, not \"%s\"",
-						o == 'c' ? "vcpu" : "memory", optarg);
-				goto out;
-			}
-			json_object_set_new(body, o == 'c' ? "vcpu" : "memory_mib",
-					    json_integer(v));
-			break;
-		case 'd':
-			if (cli_body_str(body, "disk_size", "--disk-size", optarg, e) < 0)
-				goto out;
-			break;
-		case 'N':
-			json_object_set_new(body, "nat", json_true());
-			break;
-		case 'S':
-			json_object_set_new(body, "no_start", json_true());
-			break;
-		case 'W':
-			json_object_set_new(body, "no_wait", json_true());
-			break;
-		case 'v':
-			if (cli_body_str(body, "vmm", "--vmm", optarg, e) < 0)
-				goto out;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'p':
-			json_array_append_new(publish, json_string(optarg));
-			break;
-		case 'Z':
-			json_object_set_new(body, "suspend_on_stop", json_true());
-			break;
-		default:
-			cli_usage_error(cmd, e, "unknown option %s", argv[optind - 1]);
+		free(one);
+		if (!str) {
+			err_set(e, ERR_INVALID, "--publish is not valid UTF-8 text");
 			goto out;
 		}
-	}
-	if (optind < argc) {
-		cli_usage_error(cmd, e, "unexpected argument \"%s\" (give the name with --name)",
-				argv[optind]);
-		goto out;
+		json_array_append_new(publish, str);
+		p += n + (p[n] == ',');
 	}
 	if (json_array_size(publish))
 		json_object_set(body, "publish", publish);
 	if (cli_stream_request(c, "/v1/vms?stream=1", body, &result, e) < 0)
 		goto out;
-	if (json)
+	if (cli_flag(c, "json"))
 		cli_print_json(result);
 	else
 		print_created(result);
@@ -171,11 +148,16 @@ out:
 	return ret;
 }
 
-static int has_flag(int argc, char **argv, const char *flag)
+/* The one VM name a command takes. */
+static int one_name(const struct cli_cmd *cmd, int argc, char **argv, const char **name,
+		    struct err *e)
 {
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], flag) == 0)
-			return 1;
+	if (argc < 2)
+		return cli_usage_error(cmd, e, "which VM? give its name");
+	if (argc > 2)
+		return cli_usage_error(cmd, e, "unexpected argument \"%s\" (one VM at a time)",
+				       ERR_Q(argv[2]));
+	*name = argv[1];
 	return 0;
 }
 
@@ -213,12 +195,11 @@ static int cmd_list(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	json_t *resp = NULL, *vms, *vm;
 	size_t i;
 
-	for (int a = 1; a < argc; a++)
-		if (strcmp(argv[a], "--json"))
-			return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[a]);
+	if (argc > 1)
+		return cli_usage_error(cmd, e, "unexpected argument \"%s\"", ERR_Q(argv[1]));
 	if (!(cl = cli_client(c, e)))
 		return -1;
-	if (has_flag(argc, argv, "--json"))
+	if (cli_flag(c, "json"))
 		return list_json(cl, e);
 	if (client_call(cl, "GET", "/v1/vms", NULL, &resp, e) < 0)
 		return -1;
@@ -249,22 +230,15 @@ static void show_line(const char *k, const char *v)
 
 static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
-	const char *name = NULL;
+	const char *name;
 	json_t *vm = NULL;
 	char buf[128], a[16], b[16];
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			continue;
-		if (argv[i][0] == '-' || name)
-			return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[i]);
-		name = argv[i];
-	}
-	if (!name)
-		return cli_usage_error(cmd, e, "which VM? give its name");
+	if (one_name(cmd, argc, argv, &name, e) < 0)
+		return -1;
 	if (get_vm(c, name, &vm, e) < 0)
 		return -1;
-	if (has_flag(argc, argv, "--json")) {
+	if (cli_flag(c, "json")) {
 		cli_print_json(vm);
 		json_decref(vm);
 		return 0;
@@ -338,67 +312,61 @@ static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	return 0;
 }
 
-/* start/stop/restart/kill/delete over several names: one line each. */
+/* start/stop/restart/kill/delete over several names: one line each (with
+ * --json the VM objects: one, or an array of those that succeeded). 0 if
+ * all succeeded, CLI_EXIT_FAIL if all failed, CLI_EXIT_PARTIAL if some. */
 static int each_name(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
 		     const char *method, const char *suffix, json_t *body, const char *done,
 		     struct err *e)
 {
+	int failed = 0, json = cli_flag(c, "json");
+	json_t *all = json_array();
 	struct client *cl;
-	int failed = 0, n = 0;
 
+	if (argc < 2) {
+		json_decref(all);
+		return cli_usage_error(cmd, e, "give at least one VM name");
+	}
 	for (int i = 1; i < argc; i++) {
 		json_t *vm = NULL;
 		struct err one;
 		char *p;
 
-		if (argv[i][0] == '-')
-			continue;
-		n++;
-		if (!(cl = cli_client(c, e)))
+		if (!(cl = cli_client(c, e))) {
+			json_decref(all);
 			return -1;
+		}
 		err_clear(&one);
 		p = vm_path(argv[i], suffix);
 		if (client_call(cl, method, p, body, &vm, &one) < 0) {
 			cli_print_error("banger", &one);
-			failed = 1;
+			failed++;
+		} else if (json) {
+			json_array_append(all, vm);
 		} else if (done) {
 			printf("%s: %s\n", argv[i], done);
 		} else {
 			print_state_line(argv[i], vm);
 		}
+		fflush(stdout);
 		free(p);
 		json_decref(vm);
 	}
-	if (n == 0)
-		return cli_usage_error(cmd, e, "give at least one VM name");
-	return failed;
-}
-
-static int check_opts(const struct cli_cmd *cmd, int argc, char **argv, const char *const *ok,
-		      struct err *e)
-{
-	for (int i = 1; i < argc; i++) {
-		int good = argv[i][0] != '-';
-
-		for (const char *const *o = ok; *o && !good; o++)
-			good = strcmp(argv[i], *o) == 0;
-		if (!good)
-			return cli_usage_error(cmd, e, "unknown option %s", argv[i]);
-	}
-	return 0;
+	if (json && json_array_size(all))
+		cli_print_json(argc == 2 ? json_array_get(all, 0) : all);
+	json_decref(all);
+	if (failed == 0)
+		return CLI_EXIT_OK;
+	return failed == argc - 1 ? CLI_EXIT_FAIL : CLI_EXIT_PARTIAL;
 }
 
 static int cmd_power(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
-	static const char *const none[] = {NULL}, *const wait[] = {"--no-wait", NULL};
-	int boots = strcmp(cmd->name, "stop") != 0 && strcmp(cmd->name, "suspend") != 0;
 	json_t *body = NULL;
 	char suffix[32];
 	int ret;
 
-	if (check_opts(cmd, argc, argv, boots ? wait : none, e) < 0)
-		return -1;
-	if (boots && has_flag(argc, argv, "--no-wait"))
+	if (cli_flag(c, "no-wait"))
 		body = json_pack("{s:b}", "no_wait", 1);
 	snprintf(suffix, sizeof(suffix), "/%s", cmd->name);
 	ret = each_name(c, cmd, argc, argv, "POST", suffix, body, NULL, e);
@@ -409,35 +377,10 @@ static int cmd_power(struct cli *c, const struct cli_cmd *cmd, int argc, char **
 static int cmd_kill(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	json_t *body = json_object();
-	char **names = xcalloc((size_t)argc + 1, sizeof(char *));
-	int n = 0, ret;
+	int ret = -1;
 
-	names[n++] = argv[0];
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--signal") == 0 || strcmp(argv[i], "-s") == 0) {
-			if (i + 1 >= argc) {
-				ret = cli_usage_error(cmd, e, "--signal needs a value");
-				goto out;
-			}
-			if (cli_body_str(body, "signal", "--signal", argv[++i], e) < 0) {
-				ret = -1;
-				goto out;
-			}
-		} else if (strncmp(argv[i], "--signal=", 9) == 0) {
-			if (cli_body_str(body, "signal", "--signal", argv[i] + 9, e) < 0) {
-				ret = -1;
-				goto out;
-			}
-		} else if (argv[i][0] == '-') {
-			ret = cli_usage_error(cmd, e, "unknown option %s", argv[i]);
-			goto out;
-		} else {
-			names[n++] = argv[i];
-		}
-	}
-	ret = each_name(c, cmd, n, names, "POST", "/kill", body, NULL, e);
-out:
-	free(names);
+	if (body_opt(c, body, "signal", "signal", e) == 0)
+		ret = each_name(c, cmd, argc, argv, "POST", "/kill", body, NULL, e);
 	json_decref(body);
 	return ret;
 }
@@ -445,72 +388,45 @@ out:
 static int cmd_delete(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
 		      struct err *e)
 {
-	static const char *const ok[] = {"--force", "-f", NULL};
-
-	if (check_opts(cmd, argc, argv, ok, e) < 0)
-		return -1;
-	return each_name(c, cmd, argc, argv, "DELETE",
-			 has_flag(argc, argv, "--force") || has_flag(argc, argv, "-f") ? "?force=1"
-										       : "",
+	return each_name(c, cmd, argc, argv, "DELETE", cli_flag(c, "force") ? "?force=1" : "",
 			 NULL, "deleted", e);
 }
 
 static int cmd_set(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
+	static const char *const toggles[][3] = {
+	    {"nat", "no-nat", "nat"},
+	    {"autostart", "no-autostart", "autostart"},
+	    {"suspend-on-stop", "no-suspend-on-stop", "suspend_on_stop"}};
 	json_t *body = json_object(), *vm = NULL;
-	const char *name = NULL;
+	const char *name;
 	struct client *cl;
 	char *p = NULL;
 	int ret = -1, force = 0;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "--nat") || !strcmp(a, "--no-nat")) {
-			json_object_set_new(body, "nat", json_boolean(!strcmp(a, "--nat")));
-		} else if (!strcmp(a, "--suspend-on-stop") || !strcmp(a, "--no-suspend-on-stop")) {
-			json_object_set_new(body, "suspend_on_stop",
-					    json_boolean(!strcmp(a, "--suspend-on-stop")));
-		} else if (!strcmp(a, "--force")) {
-			force = 1;
-		} else if (!strcmp(a, "--memory") || !strcmp(a, "--vcpu") ||
-			   !strcmp(a, "--disk-size")) {
-			char *end;
-			long long v;
-
-			if (i + 1 >= argc) {
-				cli_usage_error(cmd, e, "%s needs a value", a);
-				goto out;
-			}
-			if (!strcmp(a, "--disk-size")) {
-				if (cli_body_str(body, "disk_size", a, argv[++i], e) < 0)
-					goto out;
-				continue;
-			}
-			v = strtoll(argv[++i], &end, 10);
-			if (!*argv[i] || *end || v <= 0) {
-				cli_usage_error(cmd, e,
-						"%s needs a positive whole number, not \"%s\"", a,
-						argv[i]);
-				goto out;
-			}
-			json_object_set_new(body, !strcmp(a, "--vcpu") ? "vcpu" : "memory_mib",
-					    json_integer(v));
-		} else if (a[0] == '-' || name) {
-			cli_usage_error(cmd, e, "unexpected argument \"%s\"", a);
+	if (one_name(cmd, argc, argv, &name, e) < 0)
+		goto out;
+	for (size_t i = 0; i < sizeof(toggles) / sizeof(toggles[0]); i++) {
+		if (cli_flag(c, toggles[i][0]) && cli_flag(c, toggles[i][1])) {
+			cli_usage_error(cmd, e, "--%s and --%s contradict each other: give one",
+					toggles[i][0], toggles[i][1]);
 			goto out;
-		} else {
-			name = a;
 		}
+		if (cli_flag(c, toggles[i][0]) || cli_flag(c, toggles[i][1]))
+			json_object_set_new(body, toggles[i][2],
+					    json_boolean(cli_flag(c, toggles[i][0])));
 	}
-	if (!name) {
-		cli_usage_error(cmd, e, "which VM? give its name");
+	if (body_num(c, cmd, body, "memory_mib", "memory", e) < 0 ||
+	    body_num(c, cmd, body, "vcpu", "vcpu", e) < 0 ||
+	    body_opt(c, body, "disk_size", "disk-size", e) < 0)
 		goto out;
-	}
 	if (json_object_size(body) == 0) {
-		cli_usage_error(cmd, e, "nothing to change");
+		cli_usage_error(cmd, e, "nothing to change (give --memory, --vcpu, --disk-size, "
+					"--nat/--no-nat, --autostart/--no-autostart or "
+					"--suspend-on-stop/--no-suspend-on-stop)");
 		goto out;
 	}
+	force = cli_flag(c, "force");
 	if (force)
 		json_object_set_new(body, "force", json_true());
 	if (!(cl = cli_client(c, e)))
@@ -518,10 +434,14 @@ static int cmd_set(struct cli *c, const struct cli_cmd *cmd, int argc, char **ar
 	p = vm_path(name, "");
 	if (client_call(cl, "PATCH", p, body, &vm, e) < 0)
 		goto out;
-	printf("%s: updated (vcpu %lld, memory %lld MiB, disk %lld bytes, nat %s, on stop: %s)\n",
-	       name, cli_int(vm, "vcpu"), cli_int(vm, "memory_mib"), cli_int(vm, "disk_size"),
-	       json_is_true(json_object_get(vm, "nat")) ? "on" : "off",
-	       json_is_true(json_object_get(vm, "suspend_on_stop")) ? "suspend" : "shut down");
+	if (cli_flag(c, "json"))
+		cli_print_json(vm);
+	else
+		printf("%s: updated (vcpu %lld, memory %lld MiB, disk %lld bytes, nat %s, on stop: "
+		       "%s)\n",
+		       name, cli_int(vm, "vcpu"), cli_int(vm, "memory_mib"), cli_int(vm, "disk_size"),
+		       json_is_true(json_object_get(vm, "nat")) ? "on" : "off",
+		       json_is_true(json_object_get(vm, "suspend_on_stop")) ? "suspend" : "shut down");
 	ret = 0;
 out:
 	free(p);
@@ -536,17 +456,20 @@ static int cmd_ssh(struct cli *c, const struct cli_cmd *cmd, int argc, char **ar
 	struct client *cl;
 	int ret;
 
-	if (argc < 2 || argv[1][0] == '-')
+	/* The parser took the "--": argv is NAME COMMAND..., the command
+	 * only after a "--" that came right after the name. */
+	if (argc < 2 || c->opt->dashdash == 0)
 		return cli_usage_error(cmd, e, "which VM? give its name");
-	if (argc > 2 && strcmp(argv[2], "--") != 0)
-		return cli_usage_error(cmd, e, "put the command after \"--\"");
+	if (argc > 2 && c->opt->dashdash != 1)
+		return cli_usage_error(cmd, e, "put the command after \"--\" (banger vm ssh %s -- %s)",
+				       ERR_Q(argv[1]), ERR_Q(argv[2]));
 	if (get_vm(c, argv[1], &vm, e) < 0)
 		return -1;
 	if (!(cl = cli_client(c, e)) || client_call(cl, "GET", "/v1/daemon", NULL, &st, e) < 0) {
 		json_decref(vm);
 		return -1;
 	}
-	ret = vm_ssh_exec(vm, st, argc > 3 ? argc - 3 : 0, argv + 3, e);
+	ret = vm_ssh_exec(vm, st, argc - 2, argv + 2, e);
 	json_decref(vm);
 	json_decref(st);
 	return ret;
@@ -554,30 +477,20 @@ static int cmd_ssh(struct cli *c, const struct cli_cmd *cmd, int argc, char **ar
 
 static int cmd_logs(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
-	const char *name = NULL;
+	const char *name, *n = cli_val(c, "lines");
 	long lines = 50;
-	int follow = 0, ret;
 	json_t *vm = NULL;
+	char *end;
+	int ret;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--follow")) {
-			follow = 1;
-		} else if (!strcmp(argv[i], "-n") || !strcmp(argv[i], "--lines")) {
-			char *end;
-
-			if (i + 1 >= argc || (lines = strtol(argv[++i], &end, 10)) < 0 || *end)
-				return cli_usage_error(cmd, e, "-n needs a number of lines");
-		} else if (argv[i][0] == '-' || name) {
-			return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[i]);
-		} else {
-			name = argv[i];
-		}
-	}
-	if (!name)
-		return cli_usage_error(cmd, e, "which VM? give its name");
+	if (one_name(cmd, argc, argv, &name, e) < 0)
+		return -1;
+	if (n && (!*n || (lines = strtol(n, &end, 10)) < 0 || *end))
+		return cli_usage_error(cmd, e, "--lines needs a number of lines, not \"%s\"",
+				       ERR_Q(n));
 	if (get_vm(c, name, &vm, e) < 0)
 		return -1;
-	ret = cli_tail_file(cli_str(vm, "console_log"), lines, follow, e);
+	ret = cli_tail_file(cli_str(vm, "console_log"), lines, cli_flag(c, "follow"), e);
 	json_decref(vm);
 	return ret;
 }
@@ -625,23 +538,13 @@ static void print_stats(json_t *s)
 
 static int cmd_stats(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
-	const char *name = NULL;
-	int json = 0, watch = 0;
+	int json = cli_flag(c, "json"), watch = cli_flag(c, "watch");
+	const char *name;
 	struct client *cl;
 	char *p;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = 1;
-		else if (!strcmp(argv[i], "--watch") || !strcmp(argv[i], "-w"))
-			watch = 1;
-		else if (argv[i][0] == '-' || name)
-			return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[i]);
-		else
-			name = argv[i];
-	}
-	if (!name)
-		return cli_usage_error(cmd, e, "which VM? give its name");
+	if (one_name(cmd, argc, argv, &name, e) < 0)
+		return -1;
 	if (!(cl = cli_client(c, e)))
 		return -1;
 	p = vm_path(name, "/stats");
@@ -674,64 +577,121 @@ static int cmd_stats(struct cli *c, const struct cli_cmd *cmd, int argc, char **
 	return 0;
 }
 
+#define JSON_OPT(what) {"json", 0, NULL, "print " what " as JSON (the API object)", NULL}
+#define NO_WAIT_OPT                                                                          \
+	{"no-wait", 0, NULL,                                                                 \
+	 "return once the VMM is up (state starting), not when the guest is ready;\n"        \
+	 "boot_timeout still applies in the background",                                     \
+	 NULL}
+
+static const struct cli_opt create_opts[] = {
+    {"name", 'n', "NAME", "DNS-label name (default: a generated adjective-animal)", NULL},
+    {"image", 'i', "IMAGE", "base image (default: \"default\", the runtime bundle's)", "@images"},
+    {"vcpu", 'c', "N", "virtual CPUs (default: default_vcpu, 2)", NULL},
+    {"memory", 'm', "MiB", "memory in MiB (default: default_memory, 1024)", NULL},
+    {"disk-size", 'd', "SIZE", "work disk at /root, e.g. 16G (default: default_disk_size)",
+     NULL},
+    {"nat", 0, NULL, "give the VM outbound internet access through the host", NULL},
+    {"no-start", 0, NULL, "create the disks but do not boot", NULL},
+    NO_WAIT_OPT,
+    {"vmm", 0, "VMM", "auto (default), firecracker or qemu", "auto firecracker qemu"},
+    {"autostart", 0, NULL, "start the VM whenever bangerd starts (after a host reboot too)",
+     NULL},
+    {"publish", 'p', "[ADDR:]HOST:GUEST",
+     "forward host port HOST (on 127.0.0.1, or ADDR) to port GUEST of the VM while it runs;\n"
+     "repeatable",
+     NULL, 1},
+    {"suspend-on-stop", 0, NULL, "vm stop suspends this VM instead of shutting it down", NULL},
+    JSON_OPT("the VM"),
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct cli_opt json_opts[] = {
+    JSON_OPT("it"),
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct cli_opt boot_opts[] = {
+    NO_WAIT_OPT,
+    JSON_OPT("the VMs"),
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct cli_opt stop_opts[] = {
+    JSON_OPT("the VMs"),
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct cli_opt kill_opts[] = {
+    {"signal", 's', "SIG", "TERM, KILL (default), INT, QUIT, HUP, USR1, USR2, ...",
+     "TERM KILL INT QUIT HUP USR1 USR2"},
+    JSON_OPT("the VMs"),
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct cli_opt delete_opts[] = {
+    {"force", 'f', NULL, "stop a running or starting VM first", NULL},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct cli_opt set_opts[] = {
+    {"memory", 'm', "MiB", "memory in MiB (while stopped)", NULL},
+    {"vcpu", 'c', "N", "virtual CPUs (while stopped)", NULL},
+    {"disk-size", 'd', "SIZE", "grow the work disk (while stopped; shrinking is refused)", NULL},
+    {"nat", 0, NULL, "turn NAT on (also while running)", NULL},
+    {"no-nat", 0, NULL, "turn NAT off (also while running)", NULL},
+    {"autostart", 0, NULL, "start the VM whenever bangerd starts", NULL},
+    {"no-autostart", 0, NULL, "do not start it with bangerd", NULL},
+    {"suspend-on-stop", 0, NULL, "vm stop suspends the VM (vm start resumes it)", NULL},
+    {"no-suspend-on-stop", 0, NULL, "vm stop shuts the VM down", NULL},
+    {"force", 'f', NULL,
+     "a suspended VM: discard its saved state to change memory, vCPU or disk (the processes\n"
+     "running in it are lost)",
+     NULL},
+    JSON_OPT("the VM"),
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct cli_opt no_opts[] = {
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct cli_opt logs_opts[] = {
+    {"follow", 'f', NULL, "keep printing new lines", NULL},
+    {"lines", 'n', "LINES", "lines to print first (default 50)", NULL},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct cli_opt stats_opts[] = {
+    {"json", 0, NULL, "print JSON (one line per sample with --watch)", NULL},
+    {"watch", 'w', NULL, "refresh every second until interrupted", NULL},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
 const struct cli_cmd cli_vm_cmds[] = {
-    {"vm", "create",
-     "[--name N] [--image I] [--vcpu N] [--memory MiB] [--disk-size SIZE] [--nat] [--no-start] "
-     "[--no-wait] [--vmm auto|firecracker|qemu] [--publish [ADDR:]HOST:GUEST]... "
-     "[--suspend-on-stop] [--json]",
-     "create a VM, boot it and wait until its guest is ready",
-     "  --name N          DNS-label name (default: a generated adjective-animal)\n"
-     "  --image I         base image (default: \"default\", the runtime bundle's)\n"
-     "  --vcpu N          virtual CPUs (default 2)\n"
-     "  --memory MiB      memory in MiB (default 1024)\n"
-     "  --disk-size SIZE  work disk at /root, e.g. 16G (default 16G)\n"
-     "  --nat             give the VM outbound internet access through the host\n"
-     "  --no-start        create the disks but do not boot\n"
-     "  --publish [ADDR:]HOST:GUEST  forward host port HOST (on 127.0.0.1, or ADDR) to\n"
-     "                    port GUEST of the VM while it runs; repeatable\n"
-     "  --suspend-on-stop vm stop suspends this VM instead of shutting it down\n"
-     "  --no-wait         return once the VMM is up (state starting), not when the guest\n"
-     "                    is ready; boot_timeout still applies in the background\n"
-     "  --vmm V           auto (default), firecracker or qemu\n"
-     "  --json            print the VM as JSON\n",
-     cmd_create},
-    {"vm", "list", "[--json]", "list VMs", "  --json  print JSON\n", cmd_list},
-    {"vm", "show", "NAME [--json]", "show everything about a VM", "  --json  print JSON\n",
-     cmd_show},
-    {"vm", "start", "[--no-wait] NAME...", "boot stopped VMs and wait until their guests are ready",
-     "  --no-wait  return once the VMM is up (state starting)\n", cmd_power},
+    {"vm", "create", "", "create a VM, boot it and wait until its guest is ready", NULL,
+     cmd_create, create_opts, NULL, 0},
+    {"vm", "list", "", "list VMs", NULL, cmd_list, json_opts, NULL, 0},
+    {"vm", "show", "NAME", "show everything about a VM", NULL, cmd_show, json_opts, "@vms", 0},
+    {"vm", "start", "NAME...", "boot stopped VMs and wait until their guests are ready", NULL,
+     cmd_power, boot_opts, "@vms", 0},
     {"vm", "stop", "NAME...", "shut VMs down (ctrl-alt-del, then SIGTERM, then SIGKILL)", NULL,
-     cmd_power},
+     cmd_power, stop_opts, "@vms", 0},
     {"vm", "suspend", "NAME...",
      "save VMs' memory and devices to disk and end their VMMs (vm start resumes them)", NULL,
-     cmd_power},
-    {"vm", "restart", "[--no-wait] NAME...", "stop and start VMs",
-     "  --no-wait  return once the VMM is up (state starting)\n", cmd_power},
-    {"vm", "kill", "[--signal SIG] NAME...", "send a signal to VMs' VMM processes",
-     "  --signal SIG  TERM, KILL (default), INT, QUIT, HUP, USR1, USR2, ...\n", cmd_kill},
-    {"vm", "delete", "[--force] NAME...", "delete VMs and all their files",
-     "  --force  stop a running VM first\n", cmd_delete},
-    {"vm", "set",
-     "NAME [--memory MiB] [--vcpu N] [--disk-size SIZE] [--nat|--no-nat] "
-     "[--suspend-on-stop|--no-suspend-on-stop] [--force]",
-     "change a VM's settings (memory, vCPU and disk while stopped)",
-     "  --memory MiB      memory in MiB\n"
-     "  --vcpu N          virtual CPUs\n"
-     "  --disk-size SIZE  grow the work disk (shrinking is refused)\n"
-     "  --nat, --no-nat   turn NAT on or off (also while running)\n"
-     "  --suspend-on-stop, --no-suspend-on-stop  whether vm stop suspends the VM\n"
-     "  --force           a suspended VM: discard its saved state to change memory, vCPU\n"
-     "                    or disk (the processes running in it are lost)\n",
-     cmd_set},
-    {"vm", "ssh", "NAME [-- COMMAND...]", "open a shell (or run a command) in a VM over SSH", NULL,
-     cmd_ssh},
-    {"vm", "logs", "NAME [-f] [-n LINES]", "print a VM's console and VMM log",
-     "  -f, --follow  keep printing new lines\n  -n LINES      lines to print first (default 50)\n",
-     cmd_logs},
-    {"vm", "stats", "NAME [--json] [--watch]",
-     "live figures from the host: VMM CPU and memory, disk usage, I/O counters",
-     "  --json        print JSON (one line per sample with --watch)\n"
-     "  -w, --watch   refresh every second until interrupted\n",
-     cmd_stats},
-    {NULL, NULL, NULL, NULL, NULL, NULL},
+     cmd_power, stop_opts, "@vms", 0},
+    {"vm", "restart", "NAME...", "stop and start VMs", NULL, cmd_power, boot_opts, "@vms", 0},
+    {"vm", "kill", "NAME...", "send a signal to VMs' VMM processes", NULL, cmd_kill, kill_opts,
+     "@vms", 0},
+    {"vm", "delete", "NAME...", "delete VMs and all their files", NULL, cmd_delete, delete_opts,
+     "@vms", 0},
+    {"vm", "set", "NAME", "change a VM's settings (memory, vCPU and disk while stopped)", NULL,
+     cmd_set, set_opts, "@vms", 0},
+    {"vm", "ssh", "NAME [-- COMMAND...]", "open a shell (or run a command) in a VM over SSH",
+     NULL, cmd_ssh, no_opts, "@vms", 0},
+    {"vm", "logs", "NAME", "print a VM's console and VMM log", NULL, cmd_logs, logs_opts, "@vms",
+     0},
+    {"vm", "stats", "NAME", "live figures from the host: VMM CPU and memory, disk usage, I/O counters",
+     NULL, cmd_stats, stats_opts, "@vms", 0},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };

@@ -9,22 +9,17 @@
 
 #include "cli/cli.h"
 
-/* The words of argv after the command, and whether --json was given. */
-static int words(const struct cli_cmd *cmd, int argc, char **argv, const char **w, int max,
-		 int *json, struct err *e)
+/* The positionals after the command (the parser took the options). */
+static int words(const struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+		 const char **w, int max, int *json, struct err *e)
 {
 	int n = 0;
 
-	*json = 0;
+	*json = cli_flag(c, "json");
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			*json = 1;
-		else if (argv[i][0] == '-')
-			return cli_usage_error(cmd, e, "unknown option %s", argv[i]);
-		else if (n < max)
-			w[n++] = argv[i];
-		else
-			return cli_usage_error(cmd, e, "unexpected argument \"%s\"", argv[i]);
+		if (n >= max)
+			return cli_usage_error(cmd, e, "unexpected argument \"%s\"", ERR_Q(argv[i]));
+		w[n++] = argv[i];
 	}
 	return n;
 }
@@ -33,7 +28,7 @@ static int cmd_clone(struct cli *c, const struct cli_cmd *cmd, int argc, char **
 		     struct err *e)
 {
 	const char *w[2];
-	int json, n = words(cmd, argc, argv, w, 2, &json, e), ret = -1;
+	int json, n = words(c, cmd, argc, argv, w, 2, &json, e), ret = -1;
 	struct client *cl;
 	json_t *body = NULL, *vm = NULL;
 	char *esc = NULL, *url = NULL;
@@ -69,7 +64,7 @@ static int cmd_snapshot(struct cli *c, const struct cli_cmd *cmd, int argc, char
 			struct err *e)
 {
 	const char *w[3];
-	int json, n = words(cmd, argc, argv, w, 3, &json, e), ret = -1;
+	int json, n = words(c, cmd, argc, argv, w, 3, &json, e), ret = -1;
 	struct client *cl;
 	json_t *body = NULL, *res = NULL;
 	char *esc = NULL, *tag = NULL, *url = NULL;
@@ -156,17 +151,26 @@ out:
 	return ret;
 }
 
+static const struct cli_opt clone_opts[] = {
+    {"json", 0, NULL, "print the new VM as JSON", NULL},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct cli_opt snapshot_opts[] = {
+    {"json", 0, NULL, "print the answer as JSON", NULL},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+/* snapshot: create NAME [TAG] copies the VM's disks (and a suspended VM's
+ * memory state); list NAME; restore NAME TAG (refused while it runs);
+ * delete NAME TAG. */
 const struct cli_cmd cli_vm_copy_cmds[] = {
-    {"vm", "clone", "SRC NEW [--json]",
-     "a new VM from a stopped or suspended one: copies of its disks, its own identity",
-     "  --json  print the new VM as JSON\n", cmd_clone},
-    {"vm", "snapshot", "create|list|restore|delete NAME [TAG] [--json]",
-     "disk checkpoints of a stopped or suspended VM",
-     "  create NAME [TAG]   copy the VM's disks (and a suspended VM's memory state)\n"
-     "  list NAME           the VM's snapshots\n"
-     "  restore NAME TAG    bring the disks (and state) back; refused while it runs\n"
-     "  delete NAME TAG     remove a snapshot\n"
-     "  --json              print JSON\n",
-     cmd_snapshot},
-    {NULL, NULL, NULL, NULL, NULL, NULL},
+    {"vm", "clone", "SRC NEW",
+     "a new VM from a stopped or suspended one: copies of its disks, its own identity", NULL,
+     cmd_clone, clone_opts, "@vms", 0},
+    {"vm", "snapshot", "create|list|restore|delete NAME [TAG]",
+     "disk checkpoints of a stopped or suspended VM (create NAME [TAG], list NAME, restore "
+     "NAME TAG, delete NAME TAG)",
+     NULL, cmd_snapshot, snapshot_opts, "create list restore delete", 0},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };

@@ -157,19 +157,11 @@ static int cmd_cp(struct cli *c, const struct cli_cmd *cmd, int argc, char **arg
 	const char *paths[32];
 	long long need = 0;
 
+	recursive = cli_flag(c, "recursive");
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-r") || !strcmp(argv[i], "--recursive")) {
-			recursive = 1;
-		} else if (!strcmp(argv[i], "--")) {
-			for (i++; i < argc && nargs < 32; i++)
-				paths[nargs++] = argv[i];
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return cli_usage_error(cmd, e, "unknown option %s", argv[i]);
-		} else if (nargs < 32) {
-			paths[nargs++] = argv[i];
-		} else {
+		if (nargs >= 32)
 			return cli_usage_error(cmd, e, "too many paths (32 at most)");
-		}
+		paths[nargs++] = argv[i];
 	}
 	if (nargs < 2)
 		return cli_usage_error(cmd, e, "give a source and a destination");
@@ -305,12 +297,17 @@ out:
 	return ret;
 }
 
+static const struct cli_opt cp_opts[] = {
+    {"recursive", 'r', NULL, "copy directory trees", NULL},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+/* NAME:PATH is a path in VM NAME (relative: under /root); a local path with
+ * a colon is written ./a:b. */
 const struct cli_cmd cli_vm_cp_cmds[] = {
-    {"vm", "cp", "[-r] SRC... DST",
-     "copy files between the host and a VM (NAME:PATH names a path in the VM)",
-     "  -r, --recursive  copy directory trees\n"
-     "  NAME:PATH        a path in VM NAME (relative: under /root); a local path with a\n"
-     "                   colon is written ./a:b\n",
-     cmd_cp},
-    {NULL, NULL, NULL, NULL, NULL, NULL},
+    {"vm", "cp", "SRC... DST",
+     "copy files between the host and a VM (NAME:PATH is a path in VM NAME; relative: under "
+     "/root)",
+     NULL, cmd_cp, cp_opts, "@file", 0},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };

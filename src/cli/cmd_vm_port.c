@@ -37,21 +37,15 @@ static void print_ports(json_t *vm)
 static int cmd_port(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	const char *sub = argc > 1 ? argv[1] : "", *name = argc > 2 ? argv[2] : NULL;
-	int json = 0, nargs = 0;
+	int json = cli_flag(c, "json"), nargs = 0;
 	const char *args[4] = {0};
 	struct client *cl;
 	json_t *vm = NULL, *body = NULL;
 	char *url = NULL, *esc = NULL;
 	int ret = -1;
 
-	for (int i = 3; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = 1;
-		else if (argv[i][0] == '-')
-			return cli_usage_error(cmd, e, "unknown option %s", argv[i]);
-		else if (nargs < 4)
-			args[nargs++] = argv[i];
-	}
+	for (int i = 3; i < argc && nargs < 4; i++)
+		args[nargs++] = argv[i];
 	if (strcmp(sub, "add") && strcmp(sub, "rm") && strcmp(sub, "list"))
 		return cli_usage_error(cmd, e, "say add, rm or list");
 	if (!name || name[0] == '-')
@@ -92,13 +86,16 @@ out:
 	return ret;
 }
 
+static const struct cli_opt port_opts[] = {
+    {"json", 0, NULL, "print the VM (add, rm) or its ports (list) as JSON", NULL},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+/* add NAME [ADDR:]HOST:GUEST forwards HOST on 127.0.0.1 (or ADDR) to GUEST in
+ * the VM; rm NAME [ADDR:]HOST stops it; list NAME shows them. */
 const struct cli_cmd cli_vm_port_cmds[] = {
-    {"vm", "port", "add|rm|list NAME [PORT] [--json]",
-     "publish a VM's port on the host (forwarded while the VM runs)",
-     "  add NAME [ADDR:]HOST:GUEST  forward HOST on 127.0.0.1 (or ADDR) to GUEST in the VM\n"
-     "  rm NAME [ADDR:]HOST         stop forwarding HOST\n"
-     "  list NAME                   the VM's published ports\n"
-     "  --json                      print JSON\n",
-     cmd_port},
-    {NULL, NULL, NULL, NULL, NULL, NULL},
+    {"vm", "port", "add|rm|list NAME [[ADDR:]HOST[:GUEST]]",
+     "publish a VM's port on the host's 127.0.0.1 (forwarded while the VM runs)", NULL,
+     cmd_port, port_opts, "add rm list", 0},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };

@@ -12,21 +12,17 @@
 #include "util/buf.h"
 #include "util/size.h"
 
-static const struct cli_cmd *const tables[] = {
-    cli_vm_cmds,    cli_vm_cp_cmds,  cli_vm_port_cmds, cli_vm_copy_cmds,
-    cli_image_cmds, cli_daemon_cmds, cli_daemon_unit_cmds, cli_misc_cmds,
-    cli_doctor_cmds,
-};
+/* Other command files add their table here (and its extern in cli.h). */
+const struct cli_cmd *const cli_tables[] = {
+    cli_vm_cmds,	  cli_vm_cp_cmds,	cli_vm_port_cmds, cli_vm_copy_cmds,
+    cli_image_cmds,	  cli_daemon_cmds,	cli_daemon_unit_cmds, cli_misc_cmds,
+    cli_doctor_cmds,	  cli_completion_cmds, cli_man_cmds,	  NULL};
 
-#define NTABLES (sizeof(tables) / sizeof(tables[0]))
-
-static const struct {
-	const char *name;
-	const char *summary;
-} groups[] = {
+const struct cli_group cli_groups[] = {
 	{"vm", "create, run and manage VMs"},
 	{"image", "manage base images"},
 	{"daemon", "inspect and control bangerd"},
+	{NULL, NULL},
 };
 
 struct client *cli_client(struct cli *c, struct err *e)
@@ -36,46 +32,12 @@ struct client *cli_client(struct cli *c, struct err *e)
 	return c->client;
 }
 
-void cli_usage(const struct cli_cmd *cmd)
-{
-	printf("usage: banger %s%s%s %s\n\n%s\n", cmd->group ? cmd->group : "",
-	       cmd->group ? " " : "", cmd->name, cmd->args, cmd->summary);
-	if (cmd->help)
-		printf("\noptions:\n%s", cmd->help);
-}
-
-int cli_wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			return 0;
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-			return 1;
-	}
-	return 0;
-}
-
-int cli_usage_error(const struct cli_cmd *cmd, struct err *e, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	err_set(e, ERR_INVALID, "%s%s%s: %s", cmd->group ? cmd->group : "", cmd->group ? " " : "",
-		cmd->name, msg);
-	err_hint(e, "usage: banger %s%s%s %s", cmd->group ? cmd->group : "", cmd->group ? " " : "",
-		 cmd->name, cmd->args);
-	return -1;
-}
-
 int cli_body_str(json_t *body, const char *key, const char *opt, const char *value, struct err *e)
 {
 	json_t *s = json_string(value);
 
 	if (!s) {
-		err_set(e, ERR_INVALID, "%s \"%s\" is not valid UTF-8 text", opt, ERR_Q(value));
+		err_set(e, ERR_USAGE, "%s \"%s\" is not valid UTF-8 text", opt, ERR_Q(value));
 		err_hint(e, "names, sizes and paths must be UTF-8 (names: a-z, 0-9 and hyphens)");
 		return -1;
 	}
@@ -144,30 +106,40 @@ static void main_usage(FILE *out)
 	fprintf(out, "usage: banger <command> [options]\n\n"
 		     "banger runs persistent development VMs (Firecracker, or QEMU when\n"
 		     "Firecracker is not available).\n\ncommands:\n");
-	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
-		fprintf(out, "  %-22s %s\n", groups[g].name, groups[g].summary);
-	for (size_t t = 0; t < NTABLES; t++)
-		for (const struct cli_cmd *c = tables[t]; c->name; c++)
-			if (!c->group)
+	for (const struct cli_group *g = cli_groups; g->name; g++)
+		fprintf(out, "  %-22s %s\n", g->name, g->summary);
+	for (size_t t = 0; cli_tables[t]; t++)
+		for (const struct cli_cmd *c = cli_tables[t]; c->name; c++)
+			if (!c->group && !c->hidden)
 				fprintf(out, "  %-22s %s\n", c->name, c->summary);
 	fprintf(out, "\nRun `banger <command> --help` for details. `banger --version` prints "
-		     "the version.\n");
+		     "the version.\n\n"
+		     "exit status:\n"
+		     "  0  success\n"
+		     "  1  the command failed\n"
+		     "  2  bad options or arguments (nothing was done)\n"
+		     "  3  partly done: given several names, it failed for some of them\n");
 }
 
 static void group_usage(const char *group, FILE *out)
 {
 	fprintf(out, "usage: banger %s <command> [options]\n\ncommands:\n", group);
-	for (size_t t = 0; t < NTABLES; t++)
-		for (const struct cli_cmd *c = tables[t]; c->name; c++)
-			if (c->group && strcmp(c->group, group) == 0)
-				fprintf(out, "  %-10s %-34s %s\n", c->name, c->args, c->summary);
+	for (size_t t = 0; cli_tables[t]; t++)
+		for (const struct cli_cmd *c = cli_tables[t]; c->name; c++)
+			if (c->group && strcmp(c->group, group) == 0 && !c->hidden) {
+				char args[128];
+
+				snprintf(args, sizeof(args), "%s%s",
+					 c->opts && c->opts[0].name ? "[options] " : "", c->args);
+				fprintf(out, "  %-10s %-30s %s\n", c->name, args, c->summary);
+			}
 	fprintf(out, "\nRun `banger %s <command> --help` for details.\n", group);
 }
 
 static const struct cli_cmd *find(const char *group, const char *name)
 {
-	for (size_t t = 0; t < NTABLES; t++)
-		for (const struct cli_cmd *c = tables[t]; c->name; c++)
+	for (size_t t = 0; cli_tables[t]; t++)
+		for (const struct cli_cmd *c = cli_tables[t]; c->name; c++)
 			if (((!group && !c->group) || (group && c->group && !strcmp(group, c->group))) &&
 			    strcmp(c->name, name) == 0)
 				return c;
@@ -176,24 +148,32 @@ static const struct cli_cmd *find(const char *group, const char *name)
 
 static int is_group(const char *s)
 {
-	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
-		if (strcmp(groups[g].name, s) == 0)
+	for (const struct cli_group *g = cli_groups; g->name; g++)
+		if (strcmp(g->name, s) == 0)
 			return 1;
 	return 0;
+}
+
+/* The exit status of a failed command: from the error's code alone. */
+static int exit_status(const struct err *e)
+{
+	return e->code == ERR_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
 }
 
 static int run(struct cli *c, int argc, char **argv)
 {
 	const struct cli_cmd *cmd;
 	const char *group = NULL;
+	struct cli_parsed parsed;
+	char **pos = NULL;
+	int npos, rc;
 	struct err e;
-	int rc;
 
 	err_clear(&e);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
-		main_usage(stdout);
-		return argc < 2 ? 2 : 0;
+		main_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
 		printf("banger %s\n", BANGER_VERSION);
@@ -205,7 +185,7 @@ static int run(struct cli *c, int argc, char **argv)
 		group = argv[0];
 		if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 			group_usage(group, argc < 2 ? stderr : stdout);
-			return argc < 2 ? 2 : 0;
+			return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 		}
 		argv++;
 		argc--;
@@ -218,20 +198,32 @@ static int run(struct cli *c, int argc, char **argv)
 			group_usage(group, stderr);
 		else
 			main_usage(stderr);
-		return 2;
+		return CLI_EXIT_USAGE;
 	}
 	if (cli_wants_help(argc, argv)) {
 		cli_usage(cmd);
 		return 0;
 	}
+	if (cmd->opts) {
+		if (cli_parse(cmd, argc, argv, &parsed, &npos, &pos, &e) < 0) {
+			cli_print_error("banger", &e);
+			return exit_status(&e);
+		}
+		c->opt = &parsed;
+		argc = npos;
+		argv = pos;
+	}
 	if (paths_init(&c->paths, &e) < 0) {
 		cli_print_error("banger", &e);
-		return 1;
+		free(pos);
+		return CLI_EXIT_FAIL;
 	}
 	rc = cmd->fn(c, cmd, argc, argv, &e);
+	c->opt = NULL;
+	free(pos);
 	if (rc < 0) {
 		cli_print_error("banger", &e);
-		return e.code == ERR_INVALID && strstr(e.hint, "usage:") ? 2 : 1;
+		return exit_status(&e);
 	}
 	return rc;
 }

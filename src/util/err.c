@@ -22,6 +22,7 @@ static const char *const code_names[] = {
 	[ERR_PERMISSION] = "permission",
 	[ERR_VMM] = "vmm",
 	[ERR_UNAVAILABLE] = "unavailable",
+	[ERR_USAGE] = "usage",
 };
 /* clang-format on */
 
@@ -239,6 +240,7 @@ int err_http_status(enum err_code code)
 	case ERR_OK:
 		return 200;
 	case ERR_INVALID:
+	case ERR_USAGE:
 		return 400;
 	case ERR_PERMISSION:
 		return 403;

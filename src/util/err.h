@@ -31,6 +31,7 @@ enum err_code {
 	ERR_PERMISSION,   /* not allowed */
 	ERR_VMM,          /* the VMM refused or died */
 	ERR_UNAVAILABLE,  /* daemon or service not reachable */
+	ERR_USAGE,        /* a bad command line, found by the CLI itself (exit status 2) */
 };
 
 #define ERR_MSG_MAX 2048
