@@ -249,7 +249,7 @@ BAD_FIELDS = [
     (1, "nat", 1, 'field "nat" must be true or false, got an integer'),
     (1, "memory_mib", "512", 'field "memory_mib" must be an integer'),
     (1, "memory", 512, 'unknown field "memory" in the request body; accepted: vcpu, memory_mib, '
-                       'disk_size, nat, autostart'),
+                       'disk_size, nat, suspend_on_stop, force, autostart'),
     (2, "signal", 9, 'field "signal" must be a string, got an integer'),
     (2, "signal", "\x1b[31m", 'unknown signal "\\x1b[31m"'),
     (3, "kernel", {"a": 1}, 'field "kernel" must be a string, got an object'),
@@ -283,7 +283,8 @@ def test_api_bad_bodies_types_and_fields(world):
                   ['field "no_wait" must be true or false, got a string'], problems)
     check_api(env, "POST", "/v1/vms", b'{"memory": 512}',
               ['unknown field "memory" in the request body; accepted: name, image, vcpu, '
-               'memory_mib, disk_size, vmm, nat, no_start, no_wait, autostart'], problems)
+               'memory_mib, disk_size, vmm, nat, no_start, no_wait, suspend_on_stop, publish, '
+               'autostart'], problems)
     for i, field, value, expect in BAD_FIELDS:
         method, path, good = BODY_ROUTES[i]
         body = dict(good, **{field: value})
