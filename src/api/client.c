@@ -200,8 +200,8 @@ char *client_escape(const char *s)
 		unsigned char ch = (unsigned char)*s;
 
 		/* "." too: curl would fold a literal "../" out of the path. */
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '_')
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_')
 			buf_putc(&b, (char)ch);
 		else
 			buf_printf(&b, "%%%02X", ch);
@@ -223,7 +223,8 @@ static void drain_lines(struct recv *r, int final)
 
 	if (!start)
 		return;
-	while (!r->stop && (nl = memchr(start, '\n', r->data.len - (size_t)(start - r->data.data)))) {
+	while (!r->stop &&
+	       (nl = memchr(start, '\n', r->data.len - (size_t)(start - r->data.data)))) {
 		*nl = '\0';
 		if (start[0]) {
 			json_t *j = json_loads(start, 0, NULL);
@@ -461,8 +462,7 @@ static int perform(struct client *c, const char *method, const char *path, json_
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	int ret = -1;
 
-	buf_printf(&req, "%s %s HTTP/1.1\r\nHost: banger\r\nConnection: close\r\n", method,
-		   path);
+	buf_printf(&req, "%s %s HTTP/1.1\r\nHost: banger\r\nConnection: close\r\n", method, path);
 	if (text)
 		buf_printf(&req, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
 			   strlen(text));
@@ -488,8 +488,8 @@ out:
 	return ret;
 }
 
-int client_call(struct client *c, const char *method, const char *path, json_t *body,
-		json_t **out, struct err *e)
+int client_call(struct client *c, const char *method, const char *path, json_t *body, json_t **out,
+		struct err *e)
 {
 	struct recv r = {BUF_INIT, NULL, NULL, 0, 0};
 	long status = 0;

@@ -24,8 +24,8 @@ void client_close(struct client *c);
 
 /* One request. body may be NULL (no body); *out receives the JSON response
  * (may be NULL if out is NULL). Non-2xx responses become errors. */
-int client_call(struct client *c, const char *method, const char *path, json_t *body,
-		json_t **out, struct err *e);
+int client_call(struct client *c, const char *method, const char *path, json_t *body, json_t **out,
+		struct err *e);
 
 /* Like client_call, with the 2xx body appended to out as text, unparsed
  * (a body too big to be worth a tree: cli_json.h). */

@@ -42,7 +42,7 @@ struct cli_opt {
 struct cli_parsed {
 	const struct cli_opt *opts;
 	const char *val[CLI_MAX_OPTS]; /* the value ("" for a flag), NULL if not given */
-	int dashdash;                  /* positionals before a "--", or -1 without one */
+	int dashdash;		       /* positionals before a "--", or -1 without one */
 };
 
 struct cli {
@@ -50,6 +50,7 @@ struct cli {
 	struct client *client; /* opened on first use */
 	const char *prog;
 	const struct cli_parsed *opt; /* the running command's options (cmd->opts set) */
+	struct cli_parsed parsed;     /* what opt points at */
 };
 
 /*
@@ -64,13 +65,13 @@ struct cli {
 struct cli_cmd {
 	const char *group; /* "vm", "image", "daemon", or NULL for top level */
 	const char *name;
-	const char *args;  /* positional arguments ("NAME..."); with no opts, the whole usage */
+	const char *args; /* positional arguments ("NAME..."); with no opts, the whole usage */
 	const char *summary;
-	const char *help;  /* without opts: option descriptions, one per line, or NULL */
+	const char *help; /* without opts: option descriptions, one per line, or NULL */
 	int (*fn)(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e);
 	const struct cli_opt *opts; /* ends with {NULL}; an empty list takes no options */
-	const char *complete;       /* what completes the positionals (as cli_opt.complete) */
-	int hidden;                 /* not listed in --help, the man page or completions */
+	const char *complete;	    /* what completes the positionals (as cli_opt.complete) */
+	int hidden;		    /* not listed in --help, the man page or completions */
 };
 
 /* Command tables list an entry's fields in order, and an entry written in
@@ -98,8 +99,7 @@ extern const struct cli_cmd cli_misc_cmds[];
 extern const struct cli_cmd cli_doctor_cmds[];
 
 /* `banger image build` (cmd_image_build.c). */
-int cli_image_build(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
-		    struct err *e);
+int cli_image_build(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e);
 
 /* The daemon connection, started on demand. */
 struct client *cli_client(struct cli *c, struct err *e);
@@ -113,14 +113,14 @@ int cli_wants_help(int argc, char **argv);
 /* Errors for bad usage (ERR_USAGE, exit status 2): "vm create: unknown
  * option --foo" + the usage line as the hint. */
 int cli_usage_error(const struct cli_cmd *cmd, struct err *e, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Parses argv by cmd->opts into p; the positionals go to *pos (argv[0]
  * first; free it), their count to *npos. -1 with a usage error for an
  * unknown option, a missing value, a value given to a flag, or an option
  * with a value given twice. */
-int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_parsed *p,
-	      int *npos, char ***pos, struct err *e);
+int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_parsed *p, int *npos,
+	      char ***pos, struct err *e);
 
 /* The value of option name ("" for a flag) or NULL when not given. */
 const char *cli_val(const struct cli *c, const char *name);
@@ -129,8 +129,8 @@ int cli_flag(const struct cli *c, const char *name);
 /* The value of option name as a positive whole number into *out (left as
  * it is when not given); 1 if given, 0 if not, -1 (usage error) if not
  * such a number. */
-int cli_val_posint(const struct cli *c, const struct cli_cmd *cmd, const char *name,
-		   long long *out, struct err *e);
+int cli_val_posint(const struct cli *c, const struct cli_cmd *cmd, const char *name, long long *out,
+		   struct err *e);
 
 /* The flags a command takes, for completion and the man page: its opts,
  * or for an entry without them the --words of its args and help text.
@@ -151,14 +151,12 @@ int cli_stream_request(struct cli *c, const char *path, json_t *body, json_t **r
 /* Sets body[key] to the string value given with option opt ("--name").
  * Text that is not UTF-8 is an error naming the option: JSON cannot carry
  * it, and leaving the field out would do something else than asked. */
-int cli_body_str(json_t *body, const char *key, const char *opt, const char *value,
-		 struct err *e);
+int cli_body_str(json_t *body, const char *key, const char *opt, const char *value, struct err *e);
 
 /* cli_body_str of a path resolved here (the daemon has another working
  * directory); one that does not resolve is sent made absolute, so the
  * daemon's error names it in full. */
-int cli_body_path(json_t *body, const char *key, const char *opt, const char *path,
-		  struct err *e);
+int cli_body_path(json_t *body, const char *key, const char *opt, const char *path, struct err *e);
 
 /* A field of an API object: its string ("" when absent) or integer (0). */
 const char *cli_str(json_t *o, const char *key);

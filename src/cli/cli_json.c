@@ -23,7 +23,8 @@ static size_t string_end(const char *t, size_t len, size_t i)
 {
 	const char *q;
 
-	for (size_t j = i + 1; j < len && (q = memchr(t + j, '"', len - j)); j = (size_t)(q - t) + 1) {
+	for (size_t j = i + 1; j < len && (q = memchr(t + j, '"', len - j));
+	     j = (size_t)(q - t) + 1) {
 		size_t bs = 0;
 
 		while (q - bs > t + i + 1 && *(q - 1 - bs) == '\\')
@@ -64,8 +65,7 @@ static size_t value_end(const char *t, size_t len, size_t i)
 	return depth == 0 ? i : 0;
 }
 
-int cli_json_member(const char *text, size_t len, const char *key, const char **val,
-		    size_t *vlen)
+int cli_json_member(const char *text, size_t len, const char *key, const char **val, size_t *vlen)
 {
 	size_t i = skip_ws(text, len, 0), klen = strlen(key);
 

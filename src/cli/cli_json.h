@@ -12,8 +12,7 @@
 
 /* The value of key in the top-level object of text (its span in text).
  * -1 if text is not an object or has no such key. */
-int cli_json_member(const char *text, size_t len, const char *key, const char **val,
-		    size_t *vlen);
+int cli_json_member(const char *text, size_t len, const char *key, const char **val, size_t *vlen);
 
 /* Appends the JSON value text[0, len) to out laid out exactly as jansson's
  * json_dumps(JSON_INDENT(2)) lays it out, member order kept (bangerd sends

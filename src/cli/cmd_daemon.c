@@ -213,12 +213,12 @@ static const struct cli_opt logs_opts[] = {
 };
 
 const struct cli_cmd cli_daemon_cmds[] = {
-    {"daemon", "status", "", "show the daemon's pid, socket and log", NULL, cmd_status,
-     status_opts, NULL, 0},
+    {"daemon", "status", "", "show the daemon's pid, socket and log", NULL, cmd_status, status_opts,
+     NULL, 0},
     {"daemon", "socket", "", "print the API socket path", NULL, cmd_socket, no_opts, NULL, 0},
-    {"daemon", "stop", "", "stop bangerd (running VMs keep running)", NULL, cmd_stop, no_opts,
-     NULL, 0},
-    {"daemon", "logs", "", "print bangerd.log as readable lines", NULL, cmd_logs, logs_opts,
-     NULL, 0},
+    {"daemon", "stop", "", "stop bangerd (running VMs keep running)", NULL, cmd_stop, no_opts, NULL,
+     0},
+    {"daemon", "logs", "", "print bangerd.log as readable lines", NULL, cmd_logs, logs_opts, NULL,
+     0},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };

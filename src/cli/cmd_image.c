@@ -200,7 +200,7 @@ const struct cli_cmd cli_image_cmds[] = {
      NULL, cli_image_build, build_opts, NULL, 0},
     {"image", "list", "", "list images", NULL, cmd_list, json_opts, NULL, 0},
     {"image", "show", "NAME", "show an image", NULL, cmd_show, json_opts, "@images", 0},
-    {"image", "delete", "NAME...", "delete images no VM uses", NULL, cmd_delete, no_opts,
-     "@images", 0},
+    {"image", "delete", "NAME...", "delete images no VM uses", NULL, cmd_delete, no_opts, "@images",
+     0},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };

@@ -13,7 +13,6 @@
 #include "cli/cli.h"
 #include "util/buf.h"
 
-
 int cli_image_build(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	/* option, body key, 1 if a path (resolved here) */
@@ -21,8 +20,9 @@ int cli_image_build(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 		const char *opt, *key;
 		int path;
 	} vals[] = {
-	    {"name", "name", 0},	  {"packages", "packages_file", 1}, {"suite", "suite", 0},
-	    {"mirror", "mirror", 0},	  {"size", "size", 0},		    {"base-rootfs", "base_rootfs", 1},
+	    {"name", "name", 0},   {"packages", "packages_file", 1},
+	    {"suite", "suite", 0}, {"mirror", "mirror", 0},
+	    {"size", "size", 0},   {"base-rootfs", "base_rootfs", 1},
 	};
 	json_t *body = json_object(), *result = NULL, *img;
 	int json = cli_flag(c, "json"), ret = -1;

@@ -26,15 +26,13 @@ static int cmd_ssh_config(struct cli *c, const struct cli_cmd *cmd, int argc, ch
 	}
 	printf("# banger VMs. Save this output to a file and add `Include FILE` to "
 	       "~/.ssh/config.\n\n");
-	json_array_foreach(json_object_get(resp, "vms"), i, vm)
-		vm_ssh_config_block(vm, st);
+	json_array_foreach(json_object_get(resp, "vms"), i, vm) vm_ssh_config_block(vm, st);
 	json_decref(st);
 	json_decref(resp);
 	return 0;
 }
 
-static int cmd_tui(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
-		   struct err *e)
+static int cmd_tui(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	char exe[PATH_MAX], *tui = NULL, *slash;
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);

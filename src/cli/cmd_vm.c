@@ -53,8 +53,7 @@ static void print_state_line(const char *name, json_t *vm)
 
 		cli_fmt_bytes(cli_int(vm, "state_bytes"), size, sizeof(size));
 		printf(" (%s of saved state: banger vm start %s resumes it)", size, name);
-	}
-	else if (st == VM_STATE_STARTING)
+	} else if (st == VM_STATE_STARTING)
 		printf(" (the guest is booting: banger vm show %s)", name);
 	printf("\n");
 }
@@ -109,7 +108,8 @@ static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 				ERR_Q(argv[1]));
 		goto out;
 	}
-	if (body_opt(c, body, "name", "name", e) < 0 || body_opt(c, body, "image", "image", e) < 0 ||
+	if (body_opt(c, body, "name", "name", e) < 0 ||
+	    body_opt(c, body, "image", "image", e) < 0 ||
 	    body_num(c, cmd, body, "vcpu", "vcpu", e) < 0 ||
 	    body_num(c, cmd, body, "memory_mib", "memory", e) < 0 ||
 	    body_opt(c, body, "disk_size", "disk-size", e) < 0 ||
@@ -247,7 +247,8 @@ static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	show_line("id", cli_str(vm, "id"));
 	show_line("state", cli_str(vm, "state"));
 	if (cli_int(vm, "ready_ms") > 0 && strncmp(cli_str(vm, "resume_note"), "resumed", 7) == 0) {
-		snprintf(buf, sizeof(buf), "resumed in %.1f s", (double)cli_int(vm, "ready_ms") / 1000.0);
+		snprintf(buf, sizeof(buf), "resumed in %.1f s",
+			 (double)cli_int(vm, "ready_ms") / 1000.0);
 		show_line("boot", buf);
 	} else if (cli_int(vm, "ready_ms") > 0) {
 		snprintf(buf, sizeof(buf), "ready in %.1f s (the guest's own figure: %.2f s)",
@@ -273,12 +274,12 @@ static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 		size_t i;
 
 		json_array_foreach(ports, i, p)
-			buf_printf(&pb, "%s%s", i ? ", " : "", json_string_value(p));
+		    buf_printf(&pb, "%s%s", i ? ", " : "", json_string_value(p));
 		show_line("ports", buf_str(&pb));
 		buf_free(&pb);
 	}
-	show_line("on stop", json_is_true(json_object_get(vm, "suspend_on_stop")) ? "suspend"
-										   : "shut down");
+	show_line("on stop",
+		  json_is_true(json_object_get(vm, "suspend_on_stop")) ? "suspend" : "shut down");
 	if (cli_int(vm, "state_bytes") > 0) {
 		cli_fmt_bytes(cli_int(vm, "state_bytes"), a, sizeof(a));
 		snprintf(buf, sizeof(buf), "%s (memory and devices; vm start resumes)", a);
@@ -388,8 +389,8 @@ static int cmd_kill(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 static int cmd_delete(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
 		      struct err *e)
 {
-	return each_name(c, cmd, argc, argv, "DELETE", cli_flag(c, "force") ? "?force=1" : "",
-			 NULL, "deleted", e);
+	return each_name(c, cmd, argc, argv, "DELETE", cli_flag(c, "force") ? "?force=1" : "", NULL,
+			 "deleted", e);
 }
 
 static int cmd_set(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
@@ -421,9 +422,10 @@ static int cmd_set(struct cli *c, const struct cli_cmd *cmd, int argc, char **ar
 	    body_opt(c, body, "disk_size", "disk-size", e) < 0)
 		goto out;
 	if (json_object_size(body) == 0) {
-		cli_usage_error(cmd, e, "nothing to change (give --memory, --vcpu, --disk-size, "
-					"--nat/--no-nat, --autostart/--no-autostart or "
-					"--suspend-on-stop/--no-suspend-on-stop)");
+		cli_usage_error(cmd, e,
+				"nothing to change (give --memory, --vcpu, --disk-size, "
+				"--nat/--no-nat, --autostart/--no-autostart or "
+				"--suspend-on-stop/--no-suspend-on-stop)");
 		goto out;
 	}
 	force = cli_flag(c, "force");
@@ -437,11 +439,12 @@ static int cmd_set(struct cli *c, const struct cli_cmd *cmd, int argc, char **ar
 	if (cli_flag(c, "json"))
 		cli_print_json(vm);
 	else
-		printf("%s: updated (vcpu %lld, memory %lld MiB, disk %lld bytes, nat %s, on stop: "
-		       "%s)\n",
-		       name, cli_int(vm, "vcpu"), cli_int(vm, "memory_mib"), cli_int(vm, "disk_size"),
-		       json_is_true(json_object_get(vm, "nat")) ? "on" : "off",
-		       json_is_true(json_object_get(vm, "suspend_on_stop")) ? "suspend" : "shut down");
+		printf(
+		    "%s: updated (vcpu %lld, memory %lld MiB, disk %lld bytes, nat %s, on stop: "
+		    "%s)\n",
+		    name, cli_int(vm, "vcpu"), cli_int(vm, "memory_mib"), cli_int(vm, "disk_size"),
+		    json_is_true(json_object_get(vm, "nat")) ? "on" : "off",
+		    json_is_true(json_object_get(vm, "suspend_on_stop")) ? "suspend" : "shut down");
 	ret = 0;
 out:
 	free(p);
@@ -461,7 +464,8 @@ static int cmd_ssh(struct cli *c, const struct cli_cmd *cmd, int argc, char **ar
 	if (argc < 2 || c->opt->dashdash == 0)
 		return cli_usage_error(cmd, e, "which VM? give its name");
 	if (argc > 2 && c->opt->dashdash != 1)
-		return cli_usage_error(cmd, e, "put the command after \"--\" (banger vm ssh %s -- %s)",
+		return cli_usage_error(cmd, e,
+				       "put the command after \"--\" (banger vm ssh %s -- %s)",
 				       ERR_Q(argv[1]), ERR_Q(argv[2]));
 	if (get_vm(c, argv[1], &vm, e) < 0)
 		return -1;
@@ -577,26 +581,29 @@ static int cmd_stats(struct cli *c, const struct cli_cmd *cmd, int argc, char **
 	return 0;
 }
 
-#define JSON_OPT(what) {"json", 0, NULL, "print " what " as JSON (the API object)", NULL}
-#define NO_WAIT_OPT                                                                          \
-	{"no-wait", 0, NULL,                                                                 \
-	 "return once the VMM is up (state starting), not when the guest is ready;\n"        \
-	 "boot_timeout still applies in the background",                                     \
-	 NULL}
+#define JSON_OPT(what)                                                                             \
+	{                                                                                          \
+		"json", 0, NULL, "print " what " as JSON (the API object)", NULL                   \
+	}
+#define NO_WAIT_OPT                                                                                \
+	{                                                                                          \
+		"no-wait", 0, NULL,                                                                \
+		    "return once the VMM is up (state starting), not when the guest is ready;\n"   \
+		    "boot_timeout still applies in the background",                                \
+		    NULL                                                                           \
+	}
 
 static const struct cli_opt create_opts[] = {
     {"name", 'n', "NAME", "DNS-label name (default: a generated adjective-animal)", NULL},
     {"image", 'i', "IMAGE", "base image (default: \"default\", the runtime bundle's)", "@images"},
     {"vcpu", 'c', "N", "virtual CPUs (default: default_vcpu, 2)", NULL},
     {"memory", 'm', "MiB", "memory in MiB (default: default_memory, 1024)", NULL},
-    {"disk-size", 'd', "SIZE", "work disk at /root, e.g. 16G (default: default_disk_size)",
-     NULL},
+    {"disk-size", 'd', "SIZE", "work disk at /root, e.g. 16G (default: default_disk_size)", NULL},
     {"nat", 0, NULL, "give the VM outbound internet access through the host", NULL},
     {"no-start", 0, NULL, "create the disks but do not boot", NULL},
     NO_WAIT_OPT,
     {"vmm", 0, "VMM", "auto (default), firecracker or qemu", "auto firecracker qemu"},
-    {"autostart", 0, NULL, "start the VM whenever bangerd starts (after a host reboot too)",
-     NULL},
+    {"autostart", 0, NULL, "start the VM whenever bangerd starts (after a host reboot too)", NULL},
     {"publish", 'p', "[ADDR:]HOST:GUEST",
      "forward host port HOST (on 127.0.0.1, or ADDR) to port GUEST of the VM while it runs;\n"
      "repeatable",
@@ -669,8 +676,8 @@ static const struct cli_opt stats_opts[] = {
 };
 
 const struct cli_cmd cli_vm_cmds[] = {
-    {"vm", "create", "", "create a VM, boot it and wait until its guest is ready", NULL,
-     cmd_create, create_opts, NULL, 0},
+    {"vm", "create", "", "create a VM, boot it and wait until its guest is ready", NULL, cmd_create,
+     create_opts, NULL, 0},
     {"vm", "list", "", "list VMs", NULL, cmd_list, json_opts, NULL, 0},
     {"vm", "show", "NAME", "show everything about a VM", NULL, cmd_show, json_opts, "@vms", 0},
     {"vm", "start", "NAME...", "boot stopped VMs and wait until their guests are ready", NULL,
@@ -687,11 +694,12 @@ const struct cli_cmd cli_vm_cmds[] = {
      "@vms", 0},
     {"vm", "set", "NAME", "change a VM's settings (memory, vCPU and disk while stopped)", NULL,
      cmd_set, set_opts, "@vms", 0},
-    {"vm", "ssh", "NAME [-- COMMAND...]", "open a shell (or run a command) in a VM over SSH",
-     NULL, cmd_ssh, no_opts, "@vms", 0},
+    {"vm", "ssh", "NAME [-- COMMAND...]", "open a shell (or run a command) in a VM over SSH", NULL,
+     cmd_ssh, no_opts, "@vms", 0},
     {"vm", "logs", "NAME", "print a VM's console and VMM log", NULL, cmd_logs, logs_opts, "@vms",
      0},
-    {"vm", "stats", "NAME", "live figures from the host: VMM CPU and memory, disk usage, I/O counters",
-     NULL, cmd_stats, stats_opts, "@vms", 0},
+    {"vm", "stats", "NAME",
+     "live figures from the host: VMM CPU and memory, disk usage, I/O counters", NULL, cmd_stats,
+     stats_opts, "@vms", 0},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };

@@ -18,14 +18,14 @@ static int words(const struct cli *c, const struct cli_cmd *cmd, int argc, char 
 	*json = cli_flag(c, "json");
 	for (int i = 1; i < argc; i++) {
 		if (n >= max)
-			return cli_usage_error(cmd, e, "unexpected argument \"%s\"", ERR_Q(argv[i]));
+			return cli_usage_error(cmd, e, "unexpected argument \"%s\"",
+					       ERR_Q(argv[i]));
 		w[n++] = argv[i];
 	}
 	return n;
 }
 
-static int cmd_clone(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
-		     struct err *e)
+static int cmd_clone(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	const char *w[2];
 	int json, n = words(c, cmd, argc, argv, w, 2, &json, e), ret = -1;
@@ -77,7 +77,8 @@ static int cmd_snapshot(struct cli *c, const struct cli_cmd *cmd, int argc, char
 	sub = w[0];
 	if (strcmp(sub, "create") && strcmp(sub, "list") && strcmp(sub, "restore") &&
 	    strcmp(sub, "delete"))
-		return cli_usage_error(cmd, e, "say create, list, restore or delete, not \"%s\"", sub);
+		return cli_usage_error(cmd, e, "say create, list, restore or delete, not \"%s\"",
+				       sub);
 	if ((!strcmp(sub, "restore") || !strcmp(sub, "delete")) && n != 3)
 		return cli_usage_error(cmd, e, "%s needs the snapshot's tag", sub);
 	if (!strcmp(sub, "list") && n != 2)
@@ -97,7 +98,8 @@ static int cmd_snapshot(struct cli *c, const struct cli_cmd *cmd, int argc, char
 			printf("%s: snapshot %s taken (%lld bytes copied%s)\n", w[1],
 			       cli_str(res, "tag"), cli_int(res, "bytes_copied"),
 			       json_is_true(json_object_get(res, "suspended"))
-				   ? ", with its saved memory state" : "");
+				   ? ", with its saved memory state"
+				   : "");
 	} else if (!strcmp(sub, "list")) {
 		json_t *s;
 		size_t i;
@@ -109,11 +111,13 @@ static int cmd_snapshot(struct cli *c, const struct cli_cmd *cmd, int argc, char
 			json_t *arr = json_object_get(res, "snapshots");
 
 			if (json_array_size(arr) == 0)
-				printf("%s has no snapshots (banger vm snapshot create %s TAG)\n", w[1],
-				       w[1]);
+				printf("%s has no snapshots (banger vm snapshot create %s TAG)\n",
+				       w[1], w[1]);
 			else
-				printf("%-24s %-20s %-10s %s\n", "TAG", "CREATED", "SIZE", "MEMORY");
-			json_array_foreach(arr, i, s) {
+				printf("%-24s %-20s %-10s %s\n", "TAG", "CREATED", "SIZE",
+				       "MEMORY");
+			json_array_foreach(arr, i, s)
+			{
 				char when[32], size[32];
 				time_t t = (time_t)cli_int(s, "created_at");
 				struct tm tm;
@@ -122,7 +126,8 @@ static int cmd_snapshot(struct cli *c, const struct cli_cmd *cmd, int argc, char
 				strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 				cli_fmt_bytes(cli_int(s, "allocated_bytes"), size, sizeof(size));
 				printf("%-24s %-20s %-10s %s\n", cli_str(s, "tag"), when, size,
-				       json_is_true(json_object_get(s, "suspended")) ? "saved" : "-");
+				       json_is_true(json_object_get(s, "suspended")) ? "saved"
+										     : "-");
 			}
 		}
 	} else if (!strcmp(sub, "restore")) {

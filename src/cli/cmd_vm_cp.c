@@ -113,8 +113,10 @@ static int guest_full(const char **ssh_opts, const char *dest, const char *dst, 
 	pid_t pid;
 
 	/* The directory the copy went to: dst itself, or its parent. */
-	buf_printf(&cmd, "d='%s'; [ -d \"$d\" ] || d=$(dirname -- \"$d\"); "
-		   "df -P -B1 -- \"$d\" | awk 'NR==2{print $4}'", dst);
+	buf_printf(&cmd,
+		   "d='%s'; [ -d \"$d\" ] || d=$(dirname -- \"$d\"); "
+		   "df -P -B1 -- \"$d\" | awk 'NR==2{print $4}'",
+		   dst);
 	argv[n++] = "ssh";
 	for (const char **o = ssh_opts; *o; o++)
 		argv[n++] = *o;
@@ -172,14 +174,17 @@ static int cmd_cp(struct cli *c, const struct cli_cmd *cmd, int argc, char **arg
 		int remote = vm_side(paths[i], name, sizeof(name), &p);
 
 		if (upload && remote)
-			return cli_usage_error(cmd, e, "copy between the host and one VM: the "
-					       "destination is in a VM, so the sources must be on the host");
+			return cli_usage_error(
+			    cmd, e,
+			    "copy between the host and one VM: the "
+			    "destination is in a VM, so the sources must be on the host");
 		if (!upload && !remote)
-			return cli_usage_error(cmd, e, "name the VM side as NAME:PATH (e.g. "
+			return cli_usage_error(cmd, e,
+					       "name the VM side as NAME:PATH (e.g. "
 					       "calm-otter:/root/file)");
 		if (!upload && vm_name[0] && strcmp(name, vm_name) != 0)
-			return cli_usage_error(cmd, e, "copy between the host and one VM (%s and %s)",
-					       vm_name, name);
+			return cli_usage_error(
+			    cmd, e, "copy between the host and one VM (%s and %s)", vm_name, name);
 		if (!upload)
 			snprintf(vm_name, sizeof(vm_name), "%s", name);
 	}
@@ -192,7 +197,8 @@ static int cmd_cp(struct cli *c, const struct cli_cmd *cmd, int argc, char **arg
 				goto out;
 			}
 			if (S_ISDIR(sb.st_mode) && !recursive) {
-				err_set(e, ERR_INVALID, "vm cp: %s is a directory", ERR_Q(paths[i]));
+				err_set(e, ERR_INVALID, "vm cp: %s is a directory",
+					ERR_Q(paths[i]));
 				err_hint(e, "add -r to copy a directory tree");
 				goto out;
 			}
@@ -274,8 +280,10 @@ static int cmd_cp(struct cli *c, const struct cli_cmd *cmd, int argc, char **arg
 		if (upload && guest_full(ssh_opts, dest, vmpath, need)) {
 			err_set(e, ERR_IO, "vm cp: no space left on %s's disk for %s (%lld bytes)",
 				vm_name, vmpath, need);
-			err_hint(e, "free space in the guest, or grow its work disk: banger vm stop "
-				 "%s; banger vm set %s --disk-size SIZE", vm_name, vm_name);
+			err_hint(e,
+				 "free space in the guest, or grow its work disk: banger vm stop "
+				 "%s; banger vm set %s --disk-size SIZE",
+				 vm_name, vm_name);
 		} else if (strstr(msg, "No such file or directory")) {
 			err_set(e, ERR_NOT_FOUND, "vm cp: %s", msg[0] ? msg : "no such file");
 		} else {

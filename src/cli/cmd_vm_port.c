@@ -19,12 +19,13 @@ static void print_ports(json_t *vm)
 	size_t i;
 
 	if (json_array_size(ports) == 0) {
-		printf("%s publishes no ports (banger vm port add %s 8080:80)\n", cli_str(vm, "name"),
-		       cli_str(vm, "name"));
+		printf("%s publishes no ports (banger vm port add %s 8080:80)\n",
+		       cli_str(vm, "name"), cli_str(vm, "name"));
 		return;
 	}
 	printf("%-22s %-10s %s\n", "HOST", "GUEST", "STATE");
-	json_array_foreach(ports, i, p) {
+	json_array_foreach(ports, i, p)
+	{
 		const char *s = json_string_value(p), *last = strrchr(s, ':');
 		char host[32];
 
@@ -51,9 +52,10 @@ static int cmd_port(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 	if (!name || name[0] == '-')
 		return cli_usage_error(cmd, e, "which VM? give its name");
 	if (strcmp(sub, "list") ? nargs != 1 : nargs != 0)
-		return cli_usage_error(cmd, e, strcmp(sub, "list") ? "give one port: [ADDR:]HOST:GUEST "
-						  "(add) or [ADDR:]HOST (rm)"
-						: "list takes only the VM's name");
+		return cli_usage_error(cmd, e,
+				       strcmp(sub, "list") ? "give one port: [ADDR:]HOST:GUEST "
+							     "(add) or [ADDR:]HOST (rm)"
+							   : "list takes only the VM's name");
 	if (!(cl = cli_client(c, e)))
 		return -1;
 	if (!strcmp(sub, "list")) {
@@ -95,7 +97,7 @@ static const struct cli_opt port_opts[] = {
  * the VM; rm NAME [ADDR:]HOST stops it; list NAME shows them. */
 const struct cli_cmd cli_vm_port_cmds[] = {
     {"vm", "port", "add|rm|list NAME [[ADDR:]HOST[:GUEST]]",
-     "publish a VM's port on the host's 127.0.0.1 (forwarded while the VM runs)", NULL,
-     cmd_port, port_opts, "add rm list", 0},
+     "publish a VM's port on the host's 127.0.0.1 (forwarded while the VM runs)", NULL, cmd_port,
+     port_opts, "add rm list", 0},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };

@@ -13,16 +13,16 @@
 #include "util/size.h"
 
 /* Other command files add their table here (and its extern in cli.h). */
-const struct cli_cmd *const cli_tables[] = {
-    cli_vm_cmds,	  cli_vm_cp_cmds,	cli_vm_port_cmds, cli_vm_copy_cmds,
-    cli_image_cmds,	  cli_daemon_cmds,	cli_daemon_unit_cmds, cli_misc_cmds,
-    cli_doctor_cmds,	  cli_completion_cmds, cli_man_cmds,	  NULL};
+const struct cli_cmd *const cli_tables[] = {cli_vm_cmds,	  cli_vm_cp_cmds, cli_vm_port_cmds,
+					    cli_vm_copy_cmds,	  cli_image_cmds, cli_daemon_cmds,
+					    cli_daemon_unit_cmds, cli_misc_cmds,  cli_doctor_cmds,
+					    cli_completion_cmds,  cli_man_cmds,	  NULL};
 
 const struct cli_group cli_groups[] = {
-	{"vm", "create, run and manage VMs"},
-	{"image", "manage base images"},
-	{"daemon", "inspect and control bangerd"},
-	{NULL, NULL},
+    {"vm", "create, run and manage VMs"},
+    {"image", "manage base images"},
+    {"daemon", "inspect and control bangerd"},
+    {NULL, NULL},
 };
 
 struct client *cli_client(struct cli *c, struct err *e)
@@ -140,7 +140,8 @@ static const struct cli_cmd *find(const char *group, const char *name)
 {
 	for (size_t t = 0; cli_tables[t]; t++)
 		for (const struct cli_cmd *c = cli_tables[t]; c->name; c++)
-			if (((!group && !c->group) || (group && c->group && !strcmp(group, c->group))) &&
+			if (((!group && !c->group) ||
+			     (group && c->group && !strcmp(group, c->group))) &&
 			    strcmp(c->name, name) == 0)
 				return c;
 	return NULL;
@@ -164,7 +165,6 @@ static int run(struct cli *c, int argc, char **argv)
 {
 	const struct cli_cmd *cmd;
 	const char *group = NULL;
-	struct cli_parsed parsed;
 	char **pos = NULL;
 	int npos, rc;
 	struct err e;
@@ -205,11 +205,11 @@ static int run(struct cli *c, int argc, char **argv)
 		return 0;
 	}
 	if (cmd->opts) {
-		if (cli_parse(cmd, argc, argv, &parsed, &npos, &pos, &e) < 0) {
+		if (cli_parse(cmd, argc, argv, &c->parsed, &npos, &pos, &e) < 0) {
 			cli_print_error("banger", &e);
 			return exit_status(&e);
 		}
-		c->opt = &parsed;
+		c->opt = &c->parsed;
 		argc = npos;
 		argv = pos;
 	}

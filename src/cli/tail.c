@@ -92,7 +92,8 @@ int cli_tail_file(const char *path, long lines, int follow, struct err *e)
 
 			FD_ZERO(&rf);
 			FD_SET(ino, &rf);
-			if (select(ino + 1, &rf, NULL, NULL, &tv) > 0 && read(ino, ev, sizeof(ev)) < 0)
+			if (select(ino + 1, &rf, NULL, NULL, &tv) > 0 &&
+			    read(ino, ev, sizeof(ev)) < 0)
 				break;
 		}
 	}

@@ -102,11 +102,13 @@ static int check_value(const struct config *cfg, struct err *e)
 	if (log_level_parse(cfg->log_level, &lv, e) < 0)
 		return err_wrap(e, "log_level");
 	if (strcmp(cfg->vmm, "auto") && strcmp(cfg->vmm, "firecracker") && strcmp(cfg->vmm, "qemu"))
-		return err_set(e, ERR_INVALID, "vmm must be \"auto\", \"firecracker\" or \"qemu\", not \"%s\"",
+		return err_set(e, ERR_INVALID,
+			       "vmm must be \"auto\", \"firecracker\" or \"qemu\", not \"%s\"",
 			       cfg->vmm);
 	if (strcmp(cfg->qemu_accel, "auto") && strcmp(cfg->qemu_accel, "kvm") &&
 	    strcmp(cfg->qemu_accel, "tcg"))
-		return err_set(e, ERR_INVALID, "qemu_accel must be \"auto\", \"kvm\" or \"tcg\", not \"%s\"",
+		return err_set(e, ERR_INVALID,
+			       "qemu_accel must be \"auto\", \"kvm\" or \"tcg\", not \"%s\"",
 			       cfg->qemu_accel);
 	if (cfg->dns_port < 0 || cfg->dns_port > 65535)
 		return err_set(e, ERR_INVALID, "dns_port must be between 0 and 65535");
@@ -117,19 +119,20 @@ static int check_value(const struct config *cfg, struct err *e)
 	if (cfg->default_vcpu < 1 || cfg->default_vcpu > 32)
 		return err_set(e, ERR_INVALID, "default_vcpu must be between 1 and 32");
 	if (cfg->default_memory < 128 || cfg->default_memory > 1024 * 1024)
-		return err_set(e, ERR_INVALID, "default_memory must be between 128 and 1048576 MiB");
+		return err_set(e, ERR_INVALID,
+			       "default_memory must be between 128 and 1048576 MiB");
 	return 0;
 }
 
-int config_parse(struct config *cfg, const char *name, const char *text, size_t len,
-		 struct err *e)
+int config_parse(struct config *cfg, const char *name, const char *text, size_t len, struct err *e)
 {
 	struct toml_error terr = {0};
 	struct toml_value *root = toml_parse(text, len, &terr);
 	int ret = -1;
 
 	if (!root)
-		return err_set(e, ERR_INVALID, "%s:%d:%d: %s", name, terr.line, terr.column, terr.msg);
+		return err_set(e, ERR_INVALID, "%s:%d:%d: %s", name, terr.line, terr.column,
+			       terr.msg);
 	for (size_t i = 0; i < toml_table_len(root); i++) {
 		const char *k = toml_table_key(root, i);
 		const struct toml_value *v = toml_table_at(root, i);
@@ -141,12 +144,13 @@ int config_parse(struct config *cfg, const char *name, const char *text, size_t 
 			err_hint(e, "valid keys are listed in the README (\"Configuration\")");
 			goto out;
 		}
-		want = key->type == KEY_STR ? TOML_STRING : key->type == KEY_BOOL ? TOML_BOOL
-										   : TOML_INTEGER;
+		want = key->type == KEY_STR    ? TOML_STRING
+		       : key->type == KEY_BOOL ? TOML_BOOL
+					       : TOML_INTEGER;
 		if (toml_type(v) != want) {
-			err_set(e, ERR_INVALID, "%s:%d: %s must be %s %s, not %s", name, toml_line(v), k,
-				want == TOML_INTEGER ? "an" : "a", toml_type_name(want),
-				toml_type_name(toml_type(v)));
+			err_set(e, ERR_INVALID, "%s:%d: %s must be %s %s, not %s", name,
+				toml_line(v), k, want == TOML_INTEGER ? "an" : "a",
+				toml_type_name(want), toml_type_name(toml_type(v)));
 			goto out;
 		}
 		if (key->type == KEY_STR) {
@@ -193,14 +197,15 @@ static int apply_env(struct config *cfg, struct err *e)
 				*int_field(cfg, &keys[i]) = 0;
 			else
 				return err_set(e, ERR_INVALID,
-					       "%s must be true or false (or 1 or 0), not \"%s\"", var,
-					       ERR_Q(v));
+					       "%s must be true or false (or 1 or 0), not \"%s\"",
+					       var, ERR_Q(v));
 		} else {
 			char *end;
 			long long x = strtoll(v, &end, 10);
 
 			if (!*v || *end)
-				return err_set(e, ERR_INVALID, "%s must be an integer, not \"%s\"", var, v);
+				return err_set(e, ERR_INVALID, "%s must be an integer, not \"%s\"",
+					       var, v);
 			*int_field(cfg, &keys[i]) = x;
 		}
 		if (check_value(cfg, e) < 0)

@@ -28,18 +28,18 @@ struct config {
 	char *default_modules_dir;
 	char *default_packages_file;
 	/* banger additions */
-	char *vmm;        /* "auto" | "firecracker" | "qemu" */
+	char *vmm; /* "auto" | "firecracker" | "qemu" */
 	char *qemu_bin;
 	char *qemu_accel; /* "auto" | "kvm" | "tcg" */
 	char *bridge_name;
 	char *subnet;
-	char *netd_path;  /* privileged network helper */
+	char *netd_path; /* privileged network helper */
 	long long dns_port;
 	long long stop_timeout; /* seconds to wait after ctrl-alt-del */
 	long long boot_timeout; /* seconds from start to the guest's ready line */
 	long long default_vcpu;
-	long long default_memory;  /* MiB */
-	char *default_disk_size;   /* work disk, e.g. "16G" */
+	long long default_memory; /* MiB */
+	char *default_disk_size;  /* work disk, e.g. "16G" */
 	char *default_overlay_size;
 	long long suspend_on_stop; /* bool: new VMs' vm stop suspends */
 };
@@ -47,13 +47,13 @@ struct config {
 struct paths {
 	char *config_file;
 	char *config_dir;
-	char *state_dir;   /* ~/.local/state/banger */
+	char *state_dir; /* ~/.local/state/banger */
 	char *cache_dir;
-	char *run_dir;     /* $XDG_RUNTIME_DIR/banger, or /tmp/banger-UID */
-	char *socket;      /* run_dir/bangerd.sock */
-	char *pid_file;    /* run_dir/bangerd.pid (also the single-daemon lock) */
+	char *run_dir;	/* $XDG_RUNTIME_DIR/banger, or /tmp/banger-UID */
+	char *socket;	/* run_dir/bangerd.sock */
+	char *pid_file; /* run_dir/bangerd.pid (also the single-daemon lock) */
 	char *db;
-	char *log;         /* state_dir/bangerd.log */
+	char *log; /* state_dir/bangerd.log */
 	char *vms_dir;
 	char *images_dir;
 	char *image_build_dir;
@@ -66,8 +66,7 @@ int config_load(struct config *cfg, const struct paths *p, struct err *e);
 
 /* Parses TOML text as a config file named `name` (for messages) on top of
  * what cfg holds. Used by config_load and by the tests. */
-int config_parse(struct config *cfg, const char *name, const char *text, size_t len,
-		 struct err *e);
+int config_parse(struct config *cfg, const char *name, const char *text, size_t len, struct err *e);
 
 void config_defaults(struct config *cfg);
 void config_free(struct config *cfg);

@@ -68,8 +68,8 @@ static int check_private(const char *dir, struct err *e)
 
 int paths_ensure(const struct paths *p, struct err *e)
 {
-	const char *dirs[] = {p->state_dir, p->vms_dir, p->images_dir, p->image_build_dir,
-			      p->ssh_dir, p->cache_dir};
+	const char *dirs[] = {p->state_dir,	  p->vms_dir, p->images_dir,
+			      p->image_build_dir, p->ssh_dir, p->cache_dir};
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if (fs_mkdir_p(dirs[i], 0700, e) < 0)
@@ -81,9 +81,10 @@ int paths_ensure(const struct paths *p, struct err *e)
 
 void paths_free(struct paths *p)
 {
-	char **all[] = {&p->config_file, &p->config_dir, &p->state_dir, &p->cache_dir,
-			&p->run_dir, &p->socket, &p->pid_file, &p->db, &p->log, &p->vms_dir,
-			&p->images_dir, &p->image_build_dir, &p->ssh_dir};
+	char **all[] = {&p->config_file, &p->config_dir, &p->state_dir,	 &p->cache_dir,
+			&p->run_dir,	 &p->socket,	 &p->pid_file,	 &p->db,
+			&p->log,	 &p->vms_dir,	 &p->images_dir, &p->image_build_dir,
+			&p->ssh_dir};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		free(*all[i]);

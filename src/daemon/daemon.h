@@ -31,25 +31,25 @@ struct daemon {
 	struct config cfg;
 	struct logger *log;
 	struct store *store;
-	char *runtime_dir;  /* runtime bundle directory */
-	char *exe_dir;      /* where bangerd lives (to find banger-netd) */
+	char *runtime_dir; /* runtime bundle directory */
+	char *exe_dir;	   /* where bangerd lives (to find banger-netd) */
 	pthread_mutex_t lock;
 	/* Orders VM events: taken before d->lock (never while holding it) to
 	 * read a VM and emit it as one step (vm_update_publish). */
 	pthread_mutex_t publish_lock;
 	pthread_cond_t changed; /* broadcast whenever a VM's process state changes */
-	struct vm_mark *marks;  /* per-VM busy / pending-exit marks (vm_update.c), under lock */
+	struct vm_mark *marks;	/* per-VM busy / pending-exit marks (vm_update.c), under lock */
 	size_t nmarks;
 	struct supervisor *sup;
 	struct events *events;
 	struct netstate *net;
 	struct dnsstate *dns;
-	struct workers *workers;  /* background threads, drained at shutdown (workers.h) */
+	struct workers *workers;   /* background threads, drained at shutdown (workers.h) */
 	struct vm_bin_cache *bins; /* VMM binaries probed once per file (vm_bin.h) */
-	struct vm_usage *usage;   /* disk usage of each VM, kept in memory (vm.h) */
-	struct portfwd *ports;    /* published ports' relay (portfwd.h), or NULL */
-	atomic_int shutting_down; /* set once by daemon_request_shutdown, never cleared */
-	int wake_fd;        /* eventfd written to end the main loop */
+	struct vm_usage *usage;	   /* disk usage of each VM, kept in memory (vm.h) */
+	struct portfwd *ports;	   /* published ports' relay (portfwd.h), or NULL */
+	atomic_int shutting_down;  /* set once by daemon_request_shutdown, never cleared */
+	int wake_fd;		   /* eventfd written to end the main loop */
 	/* Socket activation (listen_fds.h): the API socket systemd passed, or
 	 * -1 when bangerd binds its own. */
 	int listen_fd;

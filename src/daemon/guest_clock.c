@@ -89,10 +89,27 @@ int guest_clock_set(const char *addr, const char *key, const char *known_hosts, 
 	char *idf = xasprintf("IdentityFile=%s", key);
 	char *khf = xasprintf("UserKnownHostsFile=%s", known_hosts);
 	char *dest = xasprintf("root@%s", addr);
-	const char *argv[] = {"ssh", "-o", idf, "-o", khf, "-o", "StrictHostKeyChecking=yes",
-			      "-o", "IdentitiesOnly=yes", "-o", "GlobalKnownHostsFile=/dev/null",
-			      "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o",
-			      "LogLevel=ERROR", dest, "--", CLOCK_SCRIPT, NULL};
+	const char *argv[] = {"ssh",
+			      "-o",
+			      idf,
+			      "-o",
+			      khf,
+			      "-o",
+			      "StrictHostKeyChecking=yes",
+			      "-o",
+			      "IdentitiesOnly=yes",
+			      "-o",
+			      "GlobalKnownHostsFile=/dev/null",
+			      "-o",
+			      "BatchMode=yes",
+			      "-o",
+			      "ConnectTimeout=10",
+			      "-o",
+			      "LogLevel=ERROR",
+			      dest,
+			      "--",
+			      CLOCK_SCRIPT,
+			      NULL};
 	long long deadline = mono_ms() + timeout_ms;
 	int in[2] = {-1, -1}, out[2] = {-1, -1}, status = 0, ret = -1;
 	struct buf b = BUF_INIT;

@@ -24,8 +24,8 @@ static int check_path(const char *path, const char *what, char *out, size_t len,
 	return 0;
 }
 
-int image_register(struct daemon *d, const struct image_register_req *req,
-		   struct store_image *out, struct err *e)
+int image_register(struct daemon *d, const struct image_register_req *req, struct store_image *out,
+		   struct err *e)
 {
 	struct store_image img = {0};
 	int ret;
@@ -132,8 +132,8 @@ void image_register_default(struct daemon *d)
 	const char *mods = pick(d->cfg.default_modules_dir, have_bundle ? bi.modules_dir : NULL);
 
 	if (!have_bundle && !(rootfs && kernel)) {
-		log_info(d->log, "no runtime bundle: no default image", LF_S("path", d->runtime_dir),
-			 LF_S("error", e.msg));
+		log_info(d->log, "no runtime bundle: no default image",
+			 LF_S("path", d->runtime_dir), LF_S("error", e.msg));
 		goto out;
 	}
 	if (rootfs && kernel && store_image_get(d->store, "default", &img, NULL) < 0) {

@@ -16,12 +16,12 @@ struct image_register_req {
 	const char *name;
 	const char *rootfs;
 	const char *kernel;
-	const char *initrd;      /* may be NULL */
+	const char *initrd;	 /* may be NULL */
 	const char *modules_dir; /* may be NULL */
 };
 
-int image_register(struct daemon *d, const struct image_register_req *req,
-		   struct store_image *out, struct err *e);
+int image_register(struct daemon *d, const struct image_register_req *req, struct store_image *out,
+		   struct err *e);
 int image_delete(struct daemon *d, const char *name, struct err *e);
 json_t *image_to_json(struct daemon *d, const struct store_image *img);
 /* Registers or refreshes the bundle's default image (logs, never fails). */

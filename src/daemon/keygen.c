@@ -102,8 +102,8 @@ int keygen_ed25519(const char *path, const char *comment, struct err *e)
 	    EVP_PKEY_get_raw_public_key(k, pk, &pklen) <= 0 ||
 	    EVP_PKEY_get_raw_private_key(k, seed, &seedlen) <= 0 || pklen != 32 || seedlen != 32 ||
 	    RAND_bytes((unsigned char *)&check, sizeof(check)) <= 0) {
-		err_set(e, ERR_INTERNAL, "generate SSH key %s: libcrypto could not make an ed25519 key",
-			path);
+		err_set(e, ERR_INTERNAL,
+			"generate SSH key %s: libcrypto could not make an ed25519 key", path);
 		goto out;
 	}
 	private_file(&priv, pk, seed, check, comment);

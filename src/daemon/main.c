@@ -280,7 +280,8 @@ int main(int argc, char **argv)
 	if (sup_start(&d, &e) < 0)
 		goto out;
 	if (vmnet_init(&d, &e) < 0)
-		log_warn(d.log, "networking unavailable", LF_S("error", e.msg), LF_S("hint", e.hint));
+		log_warn(d.log, "networking unavailable", LF_S("error", e.msg),
+			 LF_S("hint", e.hint));
 	err_clear(&e);
 	image_register_default(&d);
 	if (portfwd_start(&d.ports, d.log, &e) < 0) {

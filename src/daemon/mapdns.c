@@ -44,9 +44,8 @@ void mapdns_publish(struct daemon *d)
 		json_decref(zone);
 		zone = json_object();
 	}
-	json_object_foreach_safe(zone, tmp, key, val)
-		if (ends_with(key, ".vm."))
-			json_object_del(zone, key);
+	json_object_foreach_safe(zone, tmp, key, val) if (ends_with(key, ".vm."))
+	    json_object_del(zone, key);
 	if (store_vm_list(d->store, &vms, &n, &e) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {

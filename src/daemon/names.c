@@ -11,17 +11,17 @@
 #include "util/utf8.h"
 
 static const char *const adjectives[] = {
-	"calm",   "brave",  "bright", "clever", "eager",  "gentle", "happy",  "jolly",
-	"keen",   "lively", "lucky",  "merry",  "nimble", "proud",  "quick",  "quiet",
-	"rapid",  "shiny",  "silent", "sturdy", "sunny",  "swift",  "tidy",   "witty",
-	"bold",   "cosy",   "dapper", "fuzzy",  "golden", "humble", "mellow", "plucky",
+    "calm",  "brave",  "bright", "clever", "eager",  "gentle", "happy",	 "jolly",
+    "keen",  "lively", "lucky",	 "merry",  "nimble", "proud",  "quick",	 "quiet",
+    "rapid", "shiny",  "silent", "sturdy", "sunny",  "swift",  "tidy",	 "witty",
+    "bold",  "cosy",   "dapper", "fuzzy",  "golden", "humble", "mellow", "plucky",
 };
 
 static const char *const animals[] = {
-	"otter",  "badger", "falcon", "heron",  "lynx",   "marten", "panda",  "puffin",
-	"quokka", "raven",  "seal",   "stoat",  "tapir",  "walrus", "wombat", "yak",
-	"beaver", "bison",  "crane",  "dingo",  "ferret", "gecko",  "ibex",   "koala",
-	"lemur",  "moose",  "newt",   "okapi",  "pika",   "robin",  "sloth",  "vole",
+    "otter",  "badger", "falcon", "heron", "lynx",   "marten", "panda",	 "puffin",
+    "quokka", "raven",	"seal",	  "stoat", "tapir",  "walrus", "wombat", "yak",
+    "beaver", "bison",	"crane",  "dingo", "ferret", "gecko",  "ibex",	 "koala",
+    "lemur",  "moose",	"newt",	  "okapi", "pika",   "robin",  "sloth",	 "vole",
 };
 
 static int name_char_ok(char c)
@@ -80,7 +80,8 @@ static uint32_t rnd(void)
 
 void name_generate(char *buf, size_t len)
 {
-	snprintf(buf, len, "%s-%s", adjectives[rnd() % (sizeof(adjectives) / sizeof(adjectives[0]))],
+	snprintf(buf, len, "%s-%s",
+		 adjectives[rnd() % (sizeof(adjectives) / sizeof(adjectives[0]))],
 		 animals[rnd() % (sizeof(animals) / sizeof(animals[0]))]);
 }
 

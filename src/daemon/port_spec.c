@@ -46,14 +46,16 @@ int port_spec_parse(const char *text, struct port_spec *out, struct err *e)
 		while (mid > text && *mid != ':')
 			mid--;
 		alen = (size_t)(mid - text);
-		if (port_num(mid + 1, (size_t)(last - mid - 1), &out->host) < 0 ||
-		    alen == 0 || alen >= sizeof(out->addr))
+		if (port_num(mid + 1, (size_t)(last - mid - 1), &out->host) < 0 || alen == 0 ||
+		    alen >= sizeof(out->addr))
 			goto bad;
 		memcpy(out->addr, text, alen);
 		out->addr[alen] = '\0';
 		if (inet_pton(AF_INET, out->addr, &a) != 1)
-			return err_set(e, ERR_INVALID, "published port \"%s\": \"%s\" is not an IPv4 "
-				       "address", ERR_Q(text), ERR_Q(out->addr));
+			return err_set(e, ERR_INVALID,
+				       "published port \"%s\": \"%s\" is not an IPv4 "
+				       "address",
+				       ERR_Q(text), ERR_Q(out->addr));
 		inet_ntop(AF_INET, &a, out->addr, sizeof(out->addr));
 	}
 	return 0;
@@ -61,7 +63,7 @@ bad:
 	err_set(e, ERR_INVALID, "published port \"%s\" is not [HOSTADDR:]HOSTPORT:GUESTPORT",
 		ERR_Q(text));
 	err_hint(e, "for example 8080:80 (127.0.0.1:8080 on the host to port 80 in the VM) or "
-		 "0.0.0.0:8080:80; ports are 1-65535");
+		    "0.0.0.0:8080:80; ports are 1-65535");
 	return -1;
 }
 
@@ -112,7 +114,6 @@ int port_list_format(const struct port_spec *p, int n, char *out, size_t len, st
 
 int port_spec_clash(const struct port_spec *a, const struct port_spec *b)
 {
-	return a->host == b->host &&
-	       (!strcmp(a->addr, b->addr) || !strcmp(a->addr, "0.0.0.0") ||
-		!strcmp(b->addr, "0.0.0.0"));
+	return a->host == b->host && (!strcmp(a->addr, b->addr) || !strcmp(a->addr, "0.0.0.0") ||
+				      !strcmp(b->addr, "0.0.0.0"));
 }

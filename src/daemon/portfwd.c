@@ -48,8 +48,8 @@ struct side {
 	struct tag tag;
 	struct conn *c;
 	int fd;
-	int eof;      /* read returned 0: no more from this end */
-	int shut;     /* the other end's EOF was passed on (shutdown write) */
+	int eof;  /* read returned 0: no more from this end */
+	int shut; /* the other end's EOF was passed on (shutdown write) */
 	size_t len;
 	char in[RELAY_BUF];
 };
@@ -345,21 +345,30 @@ static int bind_spec(const struct port_spec *p, int *out, struct err *e)
 
 		close(fd);
 		if (err == EADDRINUSE) {
-			err_set(e, ERR_CONFLICT, "%s:%d on the host is already in use by another "
-				"program", p->addr, p->host);
-			return err_hint(e, "choose another host port, e.g. %d:%d", p->host + 1000 <= 65535
-								? p->host + 1000 : p->host - 1000, p->guest), -1;
+			err_set(e, ERR_CONFLICT,
+				"%s:%d on the host is already in use by another "
+				"program",
+				p->addr, p->host);
+			return err_hint(e, "choose another host port, e.g. %d:%d",
+					p->host + 1000 <= 65535 ? p->host + 1000 : p->host - 1000,
+					p->guest),
+			       -1;
 		}
 		if (err == EADDRNOTAVAIL) {
 			err_set(e, ERR_INVALID, "%s is not an address of this host", p->addr);
-			return err_hint(e, "publish on 127.0.0.1 (the default: HOSTPORT:GUESTPORT), "
-					"0.0.0.0 or one of the host's addresses"), -1;
+			return err_hint(e,
+					"publish on 127.0.0.1 (the default: HOSTPORT:GUESTPORT), "
+					"0.0.0.0 or one of the host's addresses"),
+			       -1;
 		}
 		if (err == EACCES) {
-			err_set(e, ERR_PERMISSION, "host port %d needs privileges (ports below 1024 "
-				"are for root)", p->host);
-			return err_hint(e, "choose a host port from 1024 up, e.g. %d:%d", p->host + 8000,
-					p->guest), -1;
+			err_set(e, ERR_PERMISSION,
+				"host port %d needs privileges (ports below 1024 "
+				"are for root)",
+				p->host);
+			return err_hint(e, "choose a host port from 1024 up, e.g. %d:%d",
+					p->host + 8000, p->guest),
+			       -1;
 		}
 		return err_errno(e, err, "listen on %s:%d", p->addr, p->host);
 	}
@@ -404,8 +413,8 @@ static int same(const struct port_spec *a, const struct port_spec *b)
 	return !strcmp(a->addr, b->addr) && a->host == b->host && a->guest == b->guest;
 }
 
-int portfwd_set(struct portfwd *pf, const char *vm_id, const char *vm_name,
-		const char *guest_addr, const struct port_spec *specs, int n, struct err *e)
+int portfwd_set(struct portfwd *pf, const char *vm_id, const char *vm_name, const char *guest_addr,
+		const struct port_spec *specs, int n, struct err *e)
 {
 	int ret = 0;
 
@@ -438,10 +447,13 @@ int portfwd_set(struct portfwd *pf, const char *vm_id, const char *vm_name,
 			continue;
 		err_clear(&one);
 		if (holder_locked(pf, &specs[i], vm_id, other, sizeof(other))) {
-			err_set(&one, ERR_CONFLICT, "%s:%d on the host is already published by VM %s",
-				specs[i].addr, specs[i].host, other);
-			err_hint(&one, "remove it there (banger vm port rm %s %d) or choose another "
-				 "host port", other, specs[i].host);
+			err_set(&one, ERR_CONFLICT,
+				"%s:%d on the host is already published by VM %s", specs[i].addr,
+				specs[i].host, other);
+			err_hint(&one,
+				 "remove it there (banger vm port rm %s %d) or choose another "
+				 "host port",
+				 other, specs[i].host);
 		} else if (bind_spec(&specs[i], &fd, &one) == 0) {
 			l = xcalloc(1, sizeof(*l));
 			l->tag.kind = K_LISTENER;

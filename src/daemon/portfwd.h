@@ -27,8 +27,8 @@ void portfwd_stop(struct portfwd *pf);
  * A spec whose host socket cannot be bound is skipped, and -1 returned
  * with e naming it (and the VM that holds it, if one does); the others
  * are set up all the same. */
-int portfwd_set(struct portfwd *pf, const char *vm_id, const char *vm_name,
-		const char *guest_addr, const struct port_spec *specs, int n, struct err *e);
+int portfwd_set(struct portfwd *pf, const char *vm_id, const char *vm_name, const char *guest_addr,
+		const struct port_spec *specs, int n, struct err *e);
 
 /* The name of the VM whose forward holds the host socket of p (other than
  * vm_id), into name; 0 when none does. */

@@ -258,9 +258,10 @@ static int check_value(const struct field *f, const json_t *v, struct err *e)
 /* Type-checks v against f and stores it at out + f->off. */
 static int store_value(const struct field *f, const json_t *v, char *out, struct err *e)
 {
-	static const char *const want[] = {
-	    [F_STRING] = "a string", [F_INT] = "an integer", [F_BOOL] = "true or false",
-	    [F_STRINGS] = "an array of strings"};
+	static const char *const want[] = {[F_STRING] = "a string",
+					   [F_INT] = "an integer",
+					   [F_BOOL] = "true or false",
+					   [F_STRINGS] = "an array of strings"};
 	int ok = (f->kind == F_STRING && json_is_string(v)) ||
 		 (f->kind == F_INT && json_is_integer(v)) ||
 		 (f->kind == F_BOOL && json_is_boolean(v)) ||
@@ -273,10 +274,13 @@ static int store_value(const struct field *f, const json_t *v, char *out, struct
 		size_t i;
 		json_t *x;
 
-		json_array_foreach(v, i, x) {
+		json_array_foreach(v, i, x)
+		{
 			if (!json_is_string(x) || json_string_length(x) > 64)
-				return err_set(e, ERR_INVALID, "field \"%s\" must be an array of short "
-					       "strings; item %zu is %s", f->name, i, type_name(x));
+				return err_set(e, ERR_INVALID,
+					       "field \"%s\" must be an array of short "
+					       "strings; item %zu is %s",
+					       f->name, i, type_name(x));
 		}
 		memcpy(out + f->off, &v, sizeof(v));
 		return 0;

@@ -17,8 +17,8 @@
 #include "daemon/workers.h"
 #include "util/buf.h"
 
-#define HANDLER(fn)                                                                            \
-	static int fn(struct daemon *d, const struct request *r, json_t **out, int *status,    \
+#define HANDLER(fn)                                                                                \
+	static int fn(struct daemon *d, const struct request *r, json_t **out, int *status,        \
 		      struct stream **st, struct err *e)
 #define UNUSED_ARGS (void)d, (void)r, (void)out, (void)status, (void)st, (void)e
 
@@ -191,7 +191,8 @@ HANDLER(vm_port_add_h)
 	struct store_vm vm;
 
 	UNUSED_ARGS;
-	if (req_decode_vm_port(r->body, &req, e) < 0 || vm_port_add(d, r->arg, req.spec, &vm, e) < 0)
+	if (req_decode_vm_port(r->body, &req, e) < 0 ||
+	    vm_port_add(d, r->arg, req.spec, &vm, e) < 0)
 		return -1;
 	*out = vm_to_json(d, &vm);
 	return 0;

@@ -51,7 +51,7 @@ const char *request_query(const struct request *r, const char *key)
 static int peer_allowed(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 
@@ -65,8 +65,8 @@ static int peer_allowed(struct MHD_Connection *c)
 /* What a client gets when an answer cannot be encoded: still a JSON error
  * (never "{}", which a client cannot tell from an empty success). */
 static const char unencodable[] =
-	"{\"error\":{\"code\":\"internal\",\"message\":\"bangerd could not encode its "
-	"answer as JSON (see the daemon log)\"}}";
+    "{\"error\":{\"code\":\"internal\",\"message\":\"bangerd could not encode its "
+    "answer as JSON (see the daemon log)\"}}";
 
 /* A response already written as JSON text (request.text), stolen. */
 static enum MHD_Result send_text(struct MHD_Connection *c, int status, struct buf *text)
@@ -195,8 +195,8 @@ static void stream_done(void *cls)
 
 static enum MHD_Result send_stream(struct MHD_Connection *c, int status, struct stream *s)
 {
-	struct MHD_Response *resp =
-		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, stream_reader, s, stream_done);
+	struct MHD_Response *resp = MHD_create_response_from_callback(
+	    MHD_SIZE_UNKNOWN, 8192, stream_reader, s, stream_done);
 	enum MHD_Result ret;
 
 	MHD_add_response_header(resp, "Content-Type", "application/x-ndjson");
@@ -425,8 +425,7 @@ static int bind_socket(const char *path, struct err *e)
 	return fd;
 }
 
-int server_start(struct daemon *d, const struct route *routes, struct server **out,
-		 struct err *e)
+int server_start(struct daemon *d, const struct route *routes, struct server **out, struct err *e)
 {
 	struct server *s = xcalloc(1, sizeof(*s));
 	pthread_condattr_t ca;
@@ -456,7 +455,8 @@ int server_start(struct daemon *d, const struct route *routes, struct server **o
 		pthread_cond_destroy(&s->idle);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
-		return err_set(e, ERR_INTERNAL, "cannot start the HTTP server on %s", d->paths.socket);
+		return err_set(e, ERR_INTERNAL, "cannot start the HTTP server on %s",
+			       d->paths.socket);
 	}
 	*out = s;
 	return 0;

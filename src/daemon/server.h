@@ -24,12 +24,12 @@ struct server;
 
 struct request {
 	const char *method;
-	const char *url;      /* path as sent (still percent-encoded) */
-	const char *arg;      /* the {VM} or {image} name, decoded and checked; "" if none */
-	json_t *body;         /* parsed JSON object or NULL when there was none */
-	void *conn;           /* struct MHD_Connection */
-	struct buf *text;     /* a handler may append its JSON response here as text
-			       * instead of filling *out (a body too big for a tree) */
+	const char *url;  /* path as sent (still percent-encoded) */
+	const char *arg;  /* the {VM} or {image} name, decoded and checked; "" if none */
+	json_t *body;	  /* parsed JSON object or NULL when there was none */
+	void *conn;	  /* struct MHD_Connection */
+	struct buf *text; /* a handler may append its JSON response here as text
+			   * instead of filling *out (a body too big for a tree) */
 };
 
 /* Query parameter value or NULL. */
@@ -54,8 +54,7 @@ struct route {
  * never unlinked), and starts serving. Once
  * d->shutting_down is set, requests other than /v1/daemon get 503
  * ERR_UNAVAILABLE "the daemon is shutting down". */
-int server_start(struct daemon *d, const struct route *routes, struct server **out,
-		 struct err *e);
+int server_start(struct daemon *d, const struct route *routes, struct server **out, struct err *e);
 /* Ends every streamed answer now in flight or started later (the client sees
  * the stream end): for shutdown, once the workers that feed progress
  * streams have drained, so what is left are event streams. */

@@ -28,15 +28,15 @@ struct watch {
 	pid_t pid;
 	int pidfd;
 	int is_child;
-	int wd;           /* inotify watch on the console log, or -1 */
+	int wd; /* inotify watch on the console log, or -1 */
 	char *console;
-	off_t offset;     /* how far the console log was scanned */
+	off_t offset; /* how far the console log was scanned */
 	struct console_scan *scan;
 	int watch_poweroff; /* the driver's VMM outlives a guest poweroff */
 	int powered_off;
-	long long t0_ms;  /* realtime ms when the boot began */
-	int fallback;     /* pidfd is an eventfd fed by waiter_thread (no pidfd_open) */
-	int status;       /* exit status found by waiter_thread */
+	long long t0_ms; /* realtime ms when the boot began */
+	int fallback;	 /* pidfd is an eventfd fed by waiter_thread (no pidfd_open) */
+	int status;	 /* exit status found by waiter_thread */
 	pthread_t waiter;
 	struct watch *next;
 };

@@ -25,11 +25,11 @@ void sup_stop(struct daemon *d);
 struct sup_target {
 	const char *vm_id;
 	pid_t pid;
-	int is_child;            /* we spawned it and can reap it for its exit status */
+	int is_child;		 /* we spawned it and can reap it for its exit status */
 	const char *console_log; /* scanned from console_offset (NULL: not at all) */
-	off_t console_offset;    /* the start marker of the boot, or where to resume */
-	int watch_poweroff;      /* the driver's poweroff_keeps_running */
-	long long t0_ms;         /* realtime ms when the boot began, for the ready figure */
+	off_t console_offset;	 /* the start marker of the boot, or where to resume */
+	int watch_poweroff;	 /* the driver's poweroff_keeps_running */
+	long long t0_ms;	 /* realtime ms when the boot began, for the ready figure */
 };
 
 /* Starts watching a VMM. Called with d->lock held (it takes only its own

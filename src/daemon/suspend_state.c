@@ -90,8 +90,9 @@ int suspend_state_seal(const char *dir, const struct suspend_ident *id, long lon
 		 * the manifest says it is complete. */
 		if (fsync_path(path, 0, e) < 0 || bundle_sha256_file(path, sha, e) < 0)
 			goto out;
-		json_array_append_new(files, json_pack("{s:s, s:I, s:s}", "name", de->d_name, "size",
-						       (json_int_t)st.st_size, "sha256", sha));
+		json_array_append_new(files,
+				      json_pack("{s:s, s:I, s:s}", "name", de->d_name, "size",
+						(json_int_t)st.st_size, "sha256", sha));
 		/* Disk use: a memory file is sparse where the guest never wrote. */
 		total += (long long)st.st_blocks * 512;
 	}
@@ -136,8 +137,7 @@ int suspend_state_sealed(const char *dir)
 }
 
 /* Compares one recorded file reference with the file now. */
-static int ref_same(json_t *m, const char *key, const char *path, const char *what,
-		    struct err *e)
+static int ref_same(json_t *m, const char *key, const char *path, const char *what, struct err *e)
 {
 	json_t *r = json_object_get(m, key);
 	const char *rp = json_string_value(json_object_get(r, "path"));
@@ -148,8 +148,9 @@ static int ref_same(json_t *m, const char *key, const char *path, const char *wh
 	if (!rp || !rs)
 		return err_set(e, ERR_INVALID, "the saved state's manifest has no %s", what);
 	if (strcmp(rp, path ? path : "") != 0)
-		return err_set(e, ERR_INVALID, "the %s is another file than at the suspend (%s, now %s)",
-			       what, rp[0] ? rp : "none", path && path[0] ? path : "none");
+		return err_set(e, ERR_INVALID,
+			       "the %s is another file than at the suspend (%s, now %s)", what,
+			       rp[0] ? rp : "none", path && path[0] ? path : "none");
 	if (strcmp(rs, now) != 0)
 		return err_set(e, ERR_INVALID, "the %s changed since the suspend (%s)", what,
 			       path && path[0] ? path : "none");
@@ -173,8 +174,10 @@ int suspend_state_check(const char *dir, const struct suspend_ident *id, long lo
 	m = json_loads(text, 0, &je);
 	if (!json_is_object(m) ||
 	    json_integer_value(json_object_get(m, "version")) != MANIFEST_VERSION) {
-		err_set(e, ERR_INVALID, "the saved state's manifest %s is not one this banger "
-			"wrote", path);
+		err_set(e, ERR_INVALID,
+			"the saved state's manifest %s is not one this banger "
+			"wrote",
+			path);
 		goto out;
 	}
 	*bytes = json_integer_value(json_object_get(m, "bytes"));
@@ -191,14 +194,16 @@ int suspend_state_check(const char *dir, const struct suspend_ident *id, long lo
 			goto out;
 		}
 		if (!bin || strcmp(bin, id->vmm_bin) != 0) {
-			err_set(e, ERR_INVALID, "the %s binary changed since the suspend (%s, now %s)",
-				id->driver, bin ? bin : "?", id->vmm_bin);
+			err_set(e, ERR_INVALID,
+				"the %s binary changed since the suspend (%s, now %s)", id->driver,
+				bin ? bin : "?", id->vmm_bin);
 			goto out;
 		}
 		if (vcpu != id->vcpu || mem != id->memory_mib) {
-			err_set(e, ERR_INVALID, "the VM's vCPUs or memory changed since the suspend "
-				"(%lld vCPU %lld MiB, now %lld vCPU %lld MiB)", vcpu, mem, id->vcpu,
-				id->memory_mib);
+			err_set(e, ERR_INVALID,
+				"the VM's vCPUs or memory changed since the suspend "
+				"(%lld vCPU %lld MiB, now %lld vCPU %lld MiB)",
+				vcpu, mem, id->vcpu, id->memory_mib);
 			goto out;
 		}
 		if (!mac || strcmp(mac, id->mac) != 0) {
@@ -215,7 +220,8 @@ int suspend_state_check(const char *dir, const struct suspend_ident *id, long lo
 		err_set(e, ERR_INVALID, "the saved state's manifest lists no file");
 		goto out;
 	}
-	json_array_foreach(files, i, f) {
+	json_array_foreach(files, i, f)
+	{
 		const char *name = json_string_value(json_object_get(f, "name"));
 		const char *want = json_string_value(json_object_get(f, "sha256"));
 		long long size = json_integer_value(json_object_get(f, "size"));
@@ -233,15 +239,19 @@ int suspend_state_check(const char *dir, const struct suspend_ident *id, long lo
 			goto out;
 		}
 		if ((long long)st.st_size != size) {
-			err_set(e, ERR_INVALID, "the state file %s is truncated or grown: %lld bytes, "
-				"%lld expected", path, (long long)st.st_size, size);
+			err_set(e, ERR_INVALID,
+				"the state file %s is truncated or grown: %lld bytes, "
+				"%lld expected",
+				path, (long long)st.st_size, size);
 			goto out;
 		}
 		if (bundle_sha256_file(path, sha, e) < 0)
 			goto out;
 		if (!bundle_sha256_equal(sha, want)) {
-			err_set(e, ERR_INVALID, "the state file %s is corrupt (its SHA-256 differs from "
-				"the one saved with it)", path);
+			err_set(e, ERR_INVALID,
+				"the state file %s is corrupt (its SHA-256 differs from "
+				"the one saved with it)",
+				path);
 			goto out;
 		}
 	}

@@ -43,15 +43,15 @@ struct vm_files {
 void vm_files_get(const struct daemon *d, const struct store_vm *vm, struct vm_files *f);
 
 struct vm_create_req {
-	const char *name;  /* NULL: generate */
-	const char *image; /* NULL: "default" */
+	const char *name;	    /* NULL: generate */
+	const char *image;	    /* NULL: "default" */
 	long long vcpu, memory_mib; /* 0: config default */
-	const char *disk_size;      /* NULL: config default */
-	const char *vmm;            /* NULL: config */
+	const char *disk_size;	    /* NULL: config default */
+	const char *vmm;	    /* NULL: config */
 	int nat;
 	int no_start;
-	int no_wait; /* return once the VMM is up (the VM is "starting") */
-	int suspend_on_stop; /* -1: config default */
+	int no_wait;	       /* return once the VMM is up (the VM is "starting") */
+	int suspend_on_stop;   /* -1: config default */
 	const json_t *publish; /* array of "[ADDR:]HOST:GUEST" strings, or NULL */
 	int autostart;
 };
@@ -87,8 +87,7 @@ void vm_snapshot_reconcile(struct daemon *d, const struct store_vm *vm);
  * worker waits. A boot that fails (console trouble, VMM gone, boot_timeout)
  * leaves the VM "stopped" with last_error set; the error adds the console's
  * last lines. A VM already starting is waited for (not started twice). */
-int vm_start(struct daemon *d, const char *name, int no_wait, struct store_vm *out,
-	     struct err *e);
+int vm_start(struct daemon *d, const char *name, int no_wait, struct store_vm *out, struct err *e);
 /* vm stop: a running VM shuts down (or, set to suspend_on_stop, is
  * suspended); a suspended one loses its saved state. vm_halt always shuts
  * down (restart, delete). */
@@ -101,11 +100,11 @@ int vm_delete(struct daemon *d, const char *name, int force, struct err *e);
 
 struct vm_set_req {
 	long long vcpu, memory_mib; /* 0: unchanged */
-	const char *disk_size;      /* NULL: unchanged */
-	int nat;                    /* -1: unchanged */
-	int suspend_on_stop;        /* -1: unchanged */
-	int force; /* a suspended VM: discard its saved state to apply the change */
-	int autostart;              /* -1: unchanged; else 0 or 1 (any state) */
+	const char *disk_size;	    /* NULL: unchanged */
+	int nat;		    /* -1: unchanged */
+	int suspend_on_stop;	    /* -1: unchanged */
+	int force;     /* a suspended VM: discard its saved state to apply the change */
+	int autostart; /* -1: unchanged; else 0 or 1 (any state) */
 };
 int vm_set(struct daemon *d, const char *name, const struct vm_set_req *req, struct store_vm *out,
 	   struct err *e);
@@ -121,8 +120,8 @@ typedef int (*vm_edit_fn)(struct store_vm *vm, const char *busy, void *arg, stru
  * that the table does not allow, or any state change while the VM is busy,
  * is refused with ERR_BAD_STATE. A failed write is logged (VM and error)
  * and returned. out gets the record as written. */
-int vm_update(struct daemon *d, const char *name, vm_edit_fn edit, void *arg,
-	      struct store_vm *out, struct err *e);
+int vm_update(struct daemon *d, const char *name, vm_edit_fn edit, void *arg, struct store_vm *out,
+	      struct err *e);
 
 /* The same with d->lock held by the caller, for one more step under the
  * same hold (sup_watch, a busy claim). Returns -1, 0 (nothing written) or a

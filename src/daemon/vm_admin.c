@@ -58,7 +58,7 @@ out:
 struct delete_ctx {
 	int force;
 	int resume; /* reconcile: a create that was interrupted is undone too */
-	int go;     /* set when the VM went to (or was left in) "deleting" */
+	int go;	    /* set when the VM went to (or was left in) "deleting" */
 };
 
 /* A stopped or suspended VM goes to deleting (a saved state goes with the
@@ -124,7 +124,7 @@ int vm_delete(struct daemon *d, const char *name, int force, struct err *e)
 
 struct set_ctx {
 	const struct vm_set_req *req;
-	long long disk;   /* new work disk size, 0: unchanged */
+	long long disk; /* new work disk size, 0: unchanged */
 	int nat_changed;
 	enum vm_state state; /* when it was written */
 };
@@ -163,15 +163,18 @@ static int set_claim(struct daemon *d, const char *name, int offline, struct sto
 	if (store_vm_get(d->store, name, vm, e) < 0)
 		goto out;
 	if (offline && vm->state == VM_STATE_SUSPENDED) {
-		err_set(e, ERR_BAD_STATE, "the VM is suspended; changing its memory, vCPUs or disk "
+		err_set(e, ERR_BAD_STATE,
+			"the VM is suspended; changing its memory, vCPUs or disk "
 			"discards its saved state (the processes running in it are lost)");
 		err_hint(e, "add --force to discard it, or resume it first: banger vm start %s",
 			 vm->name);
 		goto out;
 	}
 	if (offline && vm->state != VM_STATE_STOPPED) {
-		err_set(e, ERR_BAD_STATE, "the VM is %s; memory, vCPU and disk size change only "
-			"while it is stopped", vm_state_name(vm->state));
+		err_set(e, ERR_BAD_STATE,
+			"the VM is %s; memory, vCPU and disk size change only "
+			"while it is stopped",
+			vm_state_name(vm->state));
 		err_hint(e, "run `banger vm stop %s` first", vm->name);
 		goto out;
 	}
@@ -180,7 +183,8 @@ static int set_claim(struct daemon *d, const char *name, int offline, struct sto
 		err_hint(e, "wait for the other command to finish, then try again");
 		goto out;
 	}
-	ret = offline ? vm_busy_claim_locked(d, vm, "its settings are being changed (vm set)", e) : 0;
+	ret =
+	    offline ? vm_busy_claim_locked(d, vm, "its settings are being changed (vm set)", e) : 0;
 out:
 	pthread_mutex_unlock(&d->lock);
 	return ret;
@@ -205,14 +209,13 @@ static int set_live_nat(struct daemon *d, const struct store_vm *vm, const struc
 	return 0;
 }
 
-static int set_check(const char *name, const struct vm_set_req *req, long long *disk,
-		     struct err *e)
+static int set_check(const char *name, const struct vm_set_req *req, long long *disk, struct err *e)
 {
 	if (req->vcpu && (req->vcpu < 1 || req->vcpu > 32))
 		return err_set(e, ERR_INVALID, "vm set %s: --vcpu must be between 1 and 32", name);
 	if (req->memory_mib && (req->memory_mib < 128 || req->memory_mib > 1024 * 1024))
-		return err_set(e, ERR_INVALID, "vm set %s: --memory must be between 128 and 1048576 MiB",
-			       name);
+		return err_set(e, ERR_INVALID,
+			       "vm set %s: --memory must be between 128 and 1048576 MiB", name);
 	if (req->disk_size && size_parse(req->disk_size, disk, e) < 0)
 		return err_wrap(e, "vm set %s: --disk-size", name);
 	return 0;
@@ -346,10 +349,14 @@ static void reconcile_rescan(struct daemon *d, const struct store_vm *vm, const 
 static void reconcile_adopt(struct daemon *d, struct store_vm *vm, const struct vm_files *f)
 {
 	int starting = vm->state == VM_STATE_STARTING;
-	struct sup_target t = {vm->id, (pid_t)vm->pid, 0, f->console_log,
+	struct sup_target t = {vm->id,
+			       (pid_t)vm->pid,
+			       0,
+			       f->console_log,
 			       starting ? vm_console_marker(f->console_log)
 					: vm_console_size(f->console_log),
-			       vm_driver(vm)->poweroff_keeps_running, vm->started_at * 1000};
+			       vm_driver(vm)->poweroff_keeps_running,
+			       vm->started_at * 1000};
 	struct err e;
 
 	log_info(d->log, starting ? "re-adopted starting VM" : "re-adopted running VM",
@@ -382,8 +389,10 @@ static void reconcile_one(struct daemon *d, struct store_vm *vm)
 
 		log_warn(d->log, "finishing an interrupted operation", LF_S("vm", vm->name),
 			 LF_S("stage", vm_state_name(vm->state)));
-		if (delete_claim(d, vm->id, &c, vm, &e) < 0 || !c.go || finish_delete(d, vm, &e) < 0)
-			log_error(d->log, "cleanup failed", LF_S("vm", vm->name), LF_S("error", e.msg));
+		if (delete_claim(d, vm->id, &c, vm, &e) < 0 || !c.go ||
+		    finish_delete(d, vm, &e) < 0)
+			log_error(d->log, "cleanup failed", LF_S("vm", vm->name),
+				  LF_S("error", e.msg));
 		return;
 	}
 	if (alive && vm_state_has_vmm(vm->state)) {
@@ -397,8 +406,9 @@ static void reconcile_one(struct daemon *d, struct store_vm *vm)
 		reconcile_stopped(d, vm, "",
 				  "the daemon stopped while this VM was starting; start it again");
 	else if (vm->state == VM_STATE_STARTING)
-		reconcile_stopped(d, vm, "exited while the daemon was down",
-				  "its VMM exited before the guest was ready, while the daemon was down");
+		reconcile_stopped(
+		    d, vm, "exited while the daemon was down",
+		    "its VMM exited before the guest was ready, while the daemon was down");
 	else if (vm->state != VM_STATE_STOPPED)
 		reconcile_stopped(d, vm, "exited while the daemon was down", "");
 }

@@ -96,7 +96,8 @@ static struct bin_probe *cache_find(struct vm_bin_cache *c, const struct vmm_dri
 
 		if (b->drv == drv && strcmp(b->path, bin) == 0 && b->dev == st->st_dev &&
 		    b->ino == st->st_ino && b->size == st->st_size &&
-		    b->mtime.tv_sec == st->st_mtim.tv_sec && b->mtime.tv_nsec == st->st_mtim.tv_nsec)
+		    b->mtime.tv_sec == st->st_mtim.tv_sec &&
+		    b->mtime.tv_nsec == st->st_mtim.tv_nsec)
 			return b;
 	}
 	return NULL;
@@ -175,7 +176,9 @@ int vm_bin_choose(struct daemon *d, const char *want, char *out, size_t len, str
 			w = "qemu";
 		if (usable(d, w, e) < 0) {
 			err_wrap(e, "no usable VMM: firecracker was not found and QEMU");
-			err_hint(e, "install QEMU (apt-get install qemu-system-x86) or set firecracker_bin");
+			err_hint(
+			    e,
+			    "install QEMU (apt-get install qemu-system-x86) or set firecracker_bin");
 			return -1;
 		}
 	} else if (strcmp(w, "firecracker") && strcmp(w, "qemu")) {
@@ -197,8 +200,8 @@ void vm_bin_identity(struct daemon *d, const char *driver, char *out, size_t len
 	if (bin_stat(bin, &st) < 0)
 		snprintf(out, len, "%s (not found)", bin);
 	else
-		snprintf(out, len, "%s %llu:%llu %lld %lld.%09ld", bin, (unsigned long long)st.st_dev,
-			 (unsigned long long)st.st_ino, (long long)st.st_size,
-			 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+		snprintf(out, len, "%s %llu:%llu %lld %lld.%09ld", bin,
+			 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+			 (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
 	free(bin);
 }

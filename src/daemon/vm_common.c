@@ -151,8 +151,7 @@ static void view_text(const struct store_vm *vm, const struct vm_files *fp, cons
 	put_key(b, "created_at", 0), put_int(b, vm->created_at);
 	put_key(b, "dir", 0), put_str(b, f.dir);
 	put_key(b, "disk_size", 0), put_int(b, vm->disk_size);
-	put_key(b, "dns_name", 0), buf_putc(b, '"'), put_inner(b, vm->name),
-	    buf_puts(b, ".vm\"");
+	put_key(b, "dns_name", 0), buf_putc(b, '"'), put_inner(b, vm->name), buf_puts(b, ".vm\"");
 	put_key(b, "guest_ready_ms", 0), put_int(b, vm->guest_ready_ms);
 	put_key(b, "id", 0), put_str(b, vm->id);
 	put_key(b, "image", 0), put_str(b, image);
@@ -250,8 +249,8 @@ struct files_walk {
 
 static char *walk_path(struct vm_files *f, int k)
 {
-	char *paths[7] = {f->dir, f->overlay, f->work, f->console_log, f->metrics, f->host_key,
-			  f->api_sock};
+	char *paths[7] = {f->dir,     f->overlay,  f->work,    f->console_log,
+			  f->metrics, f->host_key, f->api_sock};
 
 	return paths[k];
 }
@@ -306,8 +305,7 @@ int vm_list_text(struct daemon *d, struct buf *out, struct err *e)
 		if (i)
 			buf_putc(out, ',');
 		files_next(d, &files, &vms[i]);
-		view_text(&vms[i], &files.f, image_name(imgs, nimg, vms[i].image_id), &u, now,
-			  out);
+		view_text(&vms[i], &files.f, image_name(imgs, nimg, vms[i].image_id), &u, now, out);
 	}
 	buf_puts(out, "]}");
 	free(vms);
@@ -328,7 +326,8 @@ int vm_refuse(struct err *e, const struct store_vm *vm)
 		err_hint(e, "it is being deleted; make a new one with `banger vm create`");
 		break;
 	case VM_STATE_STARTING:
-		err_hint(e, "wait for it to finish starting (`banger vm show %s`), then try again", n);
+		err_hint(e, "wait for it to finish starting (`banger vm show %s`), then try again",
+			 n);
 		break;
 	case VM_STATE_STOPPING:
 		err_hint(e, "wait for it to stop (`banger vm show %s`), then try again", n);
@@ -340,11 +339,14 @@ int vm_refuse(struct err *e, const struct store_vm *vm)
 		err_hint(e, "start it first: banger vm start %s", n);
 		break;
 	case VM_STATE_SUSPENDING:
-		err_hint(e, "wait for its state to be saved (`banger vm show %s`), then try again", n);
+		err_hint(e, "wait for its state to be saved (`banger vm show %s`), then try again",
+			 n);
 		break;
 	case VM_STATE_SUSPENDED:
-		err_hint(e, "resume it first: banger vm start %s (or discard its saved state: "
-			 "banger vm stop %s)", n, n);
+		err_hint(e,
+			 "resume it first: banger vm start %s (or discard its saved state: "
+			 "banger vm stop %s)",
+			 n, n);
 		break;
 	default:
 		break;
@@ -356,9 +358,9 @@ static const struct {
 	const char *name;
 	int sig;
 } signals[] = {
-	{"TERM", SIGTERM}, {"KILL", SIGKILL}, {"INT", SIGINT},   {"QUIT", SIGQUIT},
-	{"HUP", SIGHUP},   {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"STOP", SIGSTOP},
-	{"CONT", SIGCONT}, {"ABRT", SIGABRT}, {"SEGV", SIGSEGV},
+    {"TERM", SIGTERM}, {"KILL", SIGKILL}, {"INT", SIGINT},   {"QUIT", SIGQUIT},
+    {"HUP", SIGHUP},   {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"STOP", SIGSTOP},
+    {"CONT", SIGCONT}, {"ABRT", SIGABRT}, {"SEGV", SIGSEGV},
 };
 
 int vm_signal_parse(const char *s, int *sig, struct err *e)

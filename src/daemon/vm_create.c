@@ -57,21 +57,26 @@ static int validate(struct daemon *d, const struct vm_create_req *req, struct st
 	vm->vcpu = req->vcpu ? req->vcpu : d->cfg.default_vcpu;
 	vm->memory_mib = req->memory_mib ? req->memory_mib : d->cfg.default_memory;
 	if (vm->vcpu < 1 || vm->vcpu > 32)
-		return err_set(e, ERR_INVALID, "--vcpu must be between 1 and 32, not %lld", vm->vcpu);
+		return err_set(e, ERR_INVALID, "--vcpu must be between 1 and 32, not %lld",
+			       vm->vcpu);
 	if (vm->memory_mib < 128 || vm->memory_mib > 1024 * 1024)
-		return err_set(e, ERR_INVALID, "--memory must be between 128 and 1048576 MiB, not %lld",
+		return err_set(e, ERR_INVALID,
+			       "--memory must be between 128 and 1048576 MiB, not %lld",
 			       vm->memory_mib);
 	if (size_parse(disk, &vm->disk_size, e) < 0)
 		return err_wrap(e, "--disk-size");
 	if (vm->disk_size < 64LL << 20)
-		return err_set(e, ERR_INVALID, "--disk-size %s is too small: the work disk needs at least 64M",
+		return err_set(e, ERR_INVALID,
+			       "--disk-size %s is too small: the work disk needs at least 64M",
 			       disk);
 	if (size_parse(d->cfg.default_overlay_size, &vm->overlay_size, e) < 0)
 		return err_wrap(e, "default_overlay_size");
 	if (store_image_get(d->store, image, img, e) < 0) {
 		if (!req->image)
-			err_hint(e, "build the runtime bundle (make runtime-bundle) or register an image "
-				    "with `banger image register --name default ...`");
+			err_hint(
+			    e,
+			    "build the runtime bundle (make runtime-bundle) or register an image "
+			    "with `banger image register --name default ...`");
 		return -1;
 	}
 	if (strcmp(img->state, "ready") != 0) /* image states are not VM states */
@@ -83,10 +88,11 @@ static int validate(struct daemon *d, const struct vm_create_req *req, struct st
 	if (vm_bin_choose(d, req->vmm, vm->vmm, sizeof(vm->vmm), e) < 0)
 		return -1;
 	vm->nat = req->nat;
-	if (req->publish && vm_ports_join((json_t *)req->publish, vm->ports, sizeof(vm->ports), e) < 0)
+	if (req->publish &&
+	    vm_ports_join((json_t *)req->publish, vm->ports, sizeof(vm->ports), e) < 0)
 		return err_wrap(e, "--publish");
-	vm->suspend_on_stop = req->suspend_on_stop >= 0 ? req->suspend_on_stop
-							 : (int)d->cfg.suspend_on_stop;
+	vm->suspend_on_stop =
+	    req->suspend_on_stop >= 0 ? req->suspend_on_stop : (int)d->cfg.suspend_on_stop;
 	vm->autostart = req->autostart ? 1 : 0;
 	snprintf(vm->image_id, sizeof(vm->image_id), "%s", img->id);
 	return 0;
@@ -206,8 +212,8 @@ static void unmake(struct daemon *d, const struct store_vm *vm, const struct vm_
 	pthread_cond_broadcast(&d->changed);
 	pthread_mutex_unlock(&d->lock);
 	if (ret < 0)
-		log_error(d->log, "cannot remove the record of a failed create", LF_S("vm", vm->name),
-			  LF_S("vm_id", vm->id), LF_S("error", e.msg));
+		log_error(d->log, "cannot remove the record of a failed create",
+			  LF_S("vm", vm->name), LF_S("vm_id", vm->id), LF_S("error", e.msg));
 }
 
 int vm_create(struct daemon *d, const struct vm_create_req *req, struct stream *prog,
@@ -219,7 +225,8 @@ int vm_create(struct daemon *d, const struct vm_create_req *req, struct stream *
 	long long t0 = mono_ms();
 
 	if (validate(d, req, &vm, &img, e) < 0)
-		return err_wrap(e, "vm create%s%s", req->name ? " " : "", req->name ? req->name : "");
+		return err_wrap(e, "vm create%s%s", req->name ? " " : "",
+				req->name ? req->name : "");
 	vm.state = VM_STATE_CREATING;
 	vm.created_at = (long long)time(NULL);
 	if (record(d, &vm, e) < 0)
@@ -288,10 +295,14 @@ int vm_clone(struct daemon *d, const char *src_name, const char *new_name, struc
 	pthread_mutex_lock(&d->lock);
 	if (store_vm_get(d->store, src_name, &src, e) == 0) {
 		if (src.state != VM_STATE_STOPPED && src.state != VM_STATE_SUSPENDED) {
-			err_set(e, ERR_BAD_STATE, "the VM is %s; a clone is made from a stopped or "
-				"suspended VM", vm_state_name(src.state));
-			err_hint(e, "stop it first: banger vm stop %s (or suspend it: banger vm "
-				 "suspend %s)", src.name, src.name);
+			err_set(e, ERR_BAD_STATE,
+				"the VM is %s; a clone is made from a stopped or "
+				"suspended VM",
+				vm_state_name(src.state));
+			err_hint(e,
+				 "stop it first: banger vm stop %s (or suspend it: banger vm "
+				 "suspend %s)",
+				 src.name, src.name);
 		} else if (vm_busy_claim_locked(d, &src, "it is being cloned", e) == 0) {
 			held = 1;
 		}
@@ -322,7 +333,8 @@ int vm_clone(struct daemon *d, const char *src_name, const char *new_name, struc
 	    disk_copy(sf.work, f.work, &bytes[1], &reflink[1], e) < 0)
 		goto fail;
 	progress(prog, "giving the clone its own identity");
-	if (clone_identity(d, &f, log, e) < 0 || vm_update(d, vm.id, created_edit, NULL, &vm, e) < 0)
+	if (clone_identity(d, &f, log, e) < 0 ||
+	    vm_update(d, vm.id, created_edit, NULL, &vm, e) < 0)
 		goto fail;
 	ssh_known_hosts_sync(d, NULL);
 	log_info(d->log, "vm cloned", LF_S("vm", vm.name), LF_S("vm_id", vm.id),

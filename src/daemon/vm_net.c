@@ -28,7 +28,7 @@ struct netstate {
 	char reason[ERR_MSG_MAX];
 	char hint[ERR_AUX_MAX];
 	struct dns_server *dns;
-	int resolved; /* registered with systemd-resolved */
+	int resolved;	      /* registered with systemd-resolved */
 	pthread_mutex_t lock; /* serialises host network changes */
 };
 
@@ -63,7 +63,8 @@ static void resolved_register(struct daemon *d, struct netstate *n)
 	if (spawn_check(set_dns, n->log_path, &e) == 0 &&
 	    spawn_check(set_dom, n->log_path, &e) == 0) {
 		n->resolved = 1;
-		log_info(d->log, "registered .vm with systemd-resolved", LF_S("path", n->conf.bridge));
+		log_info(d->log, "registered .vm with systemd-resolved",
+			 LF_S("path", n->conf.bridge));
 	} else {
 		log_warn(d->log, "cannot register .vm with systemd-resolved", LF_S("error", e.msg));
 	}
@@ -100,8 +101,8 @@ int vmnet_init(struct daemon *d, struct err *e)
 	d->net = n;
 	n->log_path = xasprintf("%s/network.log", d->paths.state_dir);
 	n->helper = d->cfg.netd_path && d->cfg.netd_path[0]
-			    ? xstrdup(d->cfg.netd_path)
-			    : xasprintf("%s/banger-netd", d->exe_dir);
+			? xstrdup(d->cfg.netd_path)
+			: xasprintf("%s/banger-netd", d->exe_dir);
 	if (!fs_exists(n->helper) && !(d->cfg.netd_path && d->cfg.netd_path[0])) {
 		/* Installed layout: PREFIX/bin/bangerd, PREFIX/lib/banger/banger-netd. */
 		free(n->helper);
@@ -202,8 +203,7 @@ static int bridge_is_up(const char *name)
 	return up;
 }
 
-int vmnet_up(struct daemon *d, const struct store_vm *vm, char *tap, size_t taplen,
-	     struct err *e)
+int vmnet_up(struct daemon *d, const struct store_vm *vm, char *tap, size_t taplen, struct err *e)
 {
 	struct netstate *n = d->net;
 	char name[NET_IFNAME_MAX];
@@ -243,7 +243,8 @@ void vmnet_down(struct daemon *d, const struct store_vm *vm)
 	/* Without NAT there are no rules (vm set --no-nat removed them, and
 	 * reconcile removes leaked ones): skip the nft round trip. */
 	if (vm->nat && net_ops_nat_del(&n->conf, vm->id, &e) < 0)
-		log_warn(d->log, "cannot remove NAT rules", LF_S("vm", vm->name), LF_S("error", e.msg));
+		log_warn(d->log, "cannot remove NAT rules", LF_S("vm", vm->name),
+			 LF_S("error", e.msg));
 	if (net_ops_tap_del(&n->conf, name, &e) < 0)
 		log_warn(d->log, "cannot remove tap", LF_S("vm", vm->name), LF_S("error", e.msg));
 	pthread_mutex_unlock(&n->lock);
@@ -292,7 +293,8 @@ static void nat_restore(struct daemon *d, const struct store_vm *vm)
 	net_tap_name(vm->id, tap);
 	log_info(d->log, "adding missing NAT rules", LF_S("vm", vm->name), LF_S("vm_id", vm->id));
 	if (net_ops_nat_add(&d->net->conf, vm->id, tap, vm->address, &e) < 0)
-		log_error(d->log, "cannot add NAT rules", LF_S("vm", vm->name), LF_S("error", e.msg));
+		log_error(d->log, "cannot add NAT rules", LF_S("vm", vm->name),
+			  LF_S("error", e.msg));
 }
 
 void vmnet_reconcile(struct daemon *d)
@@ -319,13 +321,15 @@ void vmnet_reconcile(struct daemon *d)
 	if (net_ops_tap_list(&n->conf, &taps, &e) == 0)
 		for (size_t i = 0; i < taps.n; i++)
 			if (!net_list_has(&keep_tap, taps.items[i])) {
-				log_info(d->log, "removing leaked tap", LF_S("path", taps.items[i]));
+				log_info(d->log, "removing leaked tap",
+					 LF_S("path", taps.items[i]));
 				net_ops_tap_del(&n->conf, taps.items[i], NULL);
 			}
 	if (net_ops_nat_list(&n->conf, &nats, &e) == 0) {
 		for (size_t i = 0; i < nats.n; i++)
 			if (!net_list_has(&keep_nat, nats.items[i])) {
-				log_info(d->log, "removing leaked NAT rules", LF_S("vm_id", nats.items[i]));
+				log_info(d->log, "removing leaked NAT rules",
+					 LF_S("vm_id", nats.items[i]));
 				net_ops_nat_del(&n->conf, nats.items[i], NULL);
 			}
 		/* `vm set --nat` records the setting before it adds the rules: a
@@ -362,9 +366,9 @@ json_t *vmnet_status(struct daemon *d)
 		      "resolved", n->resolved);
 	if (!n->resolved)
 		json_object_set_new(
-			o, "dns_hint",
-			json_string("systemd-resolved is not running: to resolve NAME.vm on the host, "
-				    "point your resolver's vm. zone at the dns address above "
-				    "(e.g. dnsmasq: server=/vm/ADDRESS)"));
+		    o, "dns_hint",
+		    json_string("systemd-resolved is not running: to resolve NAME.vm on the host, "
+				"point your resolver's vm. zone at the dns address above "
+				"(e.g. dnsmasq: server=/vm/ADDRESS)"));
 	return o;
 }

@@ -27,8 +27,7 @@ int vmnet_alloc_address(struct daemon *d, char addr[16], struct err *e);
 
 /* Brings the VM's network up before its VMM starts: bridge, tap, NAT.
  * Fills tap (empty when networking is off). */
-int vmnet_up(struct daemon *d, const struct store_vm *vm, char *tap, size_t taplen,
-	     struct err *e);
+int vmnet_up(struct daemon *d, const struct store_vm *vm, char *tap, size_t taplen, struct err *e);
 /* Removes the VM's tap and NAT rules. Never fails: problems are logged. */
 void vmnet_down(struct daemon *d, const struct store_vm *vm);
 /* Applies --nat/--no-nat to a running VM. */

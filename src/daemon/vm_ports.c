@@ -30,10 +30,15 @@ static int clash_locked(struct daemon *d, const char *vm_id, const struct port_s
 		k = port_list_parse(vms[i].ports, specs, PORT_SPEC_MAX, NULL);
 		for (int j = 0; j < k && ret == 0; j++)
 			if (port_spec_clash(&specs[j], p)) {
-				err_set(e, ERR_CONFLICT, "%s:%d on the host is already published by VM "
-					"%s", p->addr, p->host, vms[i].name);
-				err_hint(e, "remove it there (banger vm port rm %s %d) or choose another "
-					 "host port", vms[i].name, p->host);
+				err_set(e, ERR_CONFLICT,
+					"%s:%d on the host is already published by VM "
+					"%s",
+					p->addr, p->host, vms[i].name);
+				err_hint(
+				    e,
+				    "remove it there (banger vm port rm %s %d) or choose another "
+				    "host port",
+				    vms[i].name, p->host);
 				ret = -1;
 			}
 	}
@@ -69,9 +74,11 @@ int vm_ports_join(json_t *arr, char *out, size_t len, struct err *e)
 	int n = 0;
 
 	out[0] = '\0';
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if (n >= PORT_SPEC_MAX)
-			return err_set(e, ERR_INVALID, "more than %d published ports", PORT_SPEC_MAX);
+			return err_set(e, ERR_INVALID, "more than %d published ports",
+				       PORT_SPEC_MAX);
 		if (port_spec_parse(json_string_value(v), &specs[n], e) < 0 ||
 		    portfwd_probe(&specs[n], e) < 0)
 			return -1;
@@ -137,11 +144,14 @@ static int port_edit(struct store_vm *vm, const char *busy, void *arg, struct er
 			err_set(e, ERR_CONFLICT, "%s already publishes host port %d (%s)", vm->name,
 				c->spec.host, have);
 			return err_hint(e, "remove it first: banger vm port rm %s %d", vm->name,
-					c->spec.host), -1;
+					c->spec.host),
+			       -1;
 		}
 		if (n >= PORT_SPEC_MAX)
-			return err_set(e, ERR_INVALID, "%s publishes %d ports already, the most "
-				       "banger keeps", vm->name, PORT_SPEC_MAX);
+			return err_set(e, ERR_INVALID,
+				       "%s publishes %d ports already, the most "
+				       "banger keeps",
+				       vm->name, PORT_SPEC_MAX);
 		if (clash_locked(c->d, vm->id, &c->spec, e) < 0)
 			return -1;
 		specs[n++] = c->spec;
@@ -149,7 +159,8 @@ static int port_edit(struct store_vm *vm, const char *busy, void *arg, struct er
 		if (found < 0)
 			return err_set(e, ERR_NOT_FOUND, "%s publishes no host port %d", vm->name,
 				       c->spec.host);
-		memmove(&specs[found], &specs[found + 1], (size_t)(n - found - 1) * sizeof(specs[0]));
+		memmove(&specs[found], &specs[found + 1],
+			(size_t)(n - found - 1) * sizeof(specs[0]));
 		n--;
 	}
 	return port_list_format(specs, n, vm->ports, sizeof(vm->ports), e);

@@ -41,8 +41,8 @@ static int start_edit(struct store_vm *vm, const char *busy, void *arg, struct e
 struct booted {
 	struct vmm_proc p;
 	const char *accel;
-	int resumed;      /* the guest runs on from its saved state: ready now */
-	long long ms;     /* resumed: from the start request to the guest running */
+	int resumed;	  /* the guest runs on from its saved state: ready now */
+	long long ms;	  /* resumed: from the start request to the guest running */
 	const char *note; /* resume_note */
 };
 
@@ -139,8 +139,8 @@ static int boot(struct daemon *d, struct store_vm *vm, struct err *e)
 		char why[256];
 
 		vm_accel_choose(d->cfg.qemu_accel, vm->accel, sizeof(vm->accel), why, sizeof(why));
-		log_info(d->log, "qemu acceleration", LF_S("vm", vm->name), LF_S("accel", vm->accel),
-			 LF_S("reason", why));
+		log_info(d->log, "qemu acceleration", LF_S("vm", vm->name),
+			 LF_S("accel", vm->accel), LF_S("reason", why));
 	} else {
 		vm->accel[0] = '\0';
 	}
@@ -231,8 +231,7 @@ static void wait_spawned(struct daemon *d, const char *name, long long deadline)
 	pthread_mutex_unlock(&d->lock);
 }
 
-int vm_start(struct daemon *d, const char *name, int no_wait, struct store_vm *out,
-	     struct err *e)
+int vm_start(struct daemon *d, const char *name, int no_wait, struct store_vm *out, struct err *e)
 {
 	long long deadline = mono_ms() + d->cfg.boot_timeout * 1000;
 
@@ -295,7 +294,8 @@ static int escalate(struct daemon *d, struct store_vm *vm, struct err *e)
 	c.console_log = f.console_log;
 	c.log = d->log;
 	log_info(d->log, "vm stop requested", LF_S("vm", vm->name), LF_S("vm_id", vm->id));
-	if (drv->request_stop(&c, &(struct vmm_proc){(pid_t)vm->pid, vm->pid_start}, &ignore) == 0 &&
+	if (drv->request_stop(&c, &(struct vmm_proc){(pid_t)vm->pid, vm->pid_start}, &ignore) ==
+		0 &&
 	    wait_stopped(d, vm->id, (int)d->cfg.stop_timeout * 1000) == 0)
 		goto done;
 	if (proc_alive((pid_t)vm->pid, vm->pid_start)) {
@@ -379,8 +379,7 @@ int vm_halt(struct daemon *d, const char *name, struct store_vm *out, struct err
 	return stop(d, name, 1, out, e);
 }
 
-int vm_restart(struct daemon *d, const char *name, int no_wait, struct store_vm *out,
-	       struct err *e)
+int vm_restart(struct daemon *d, const char *name, int no_wait, struct store_vm *out, struct err *e)
 {
 	if (vm_halt(d, name, out, e) < 0)
 		return -1;
@@ -392,8 +391,8 @@ int vm_restart(struct daemon *d, const char *name, int no_wait, struct store_vm 
 static int kill_edit(struct store_vm *vm, const char *busy, void *arg, struct err *e)
 {
 	int sig = *(const int *)arg;
-	int ends = sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == SIGQUIT ||
-		   sig == SIGHUP;
+	int ends =
+	    sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == SIGQUIT || sig == SIGHUP;
 
 	(void)busy;
 	if (!vm_state_has_vmm(vm->state))
@@ -412,8 +411,8 @@ static int kill_edit(struct store_vm *vm, const char *busy, void *arg, struct er
 
 int vm_kill(struct daemon *d, const char *name, int sig, struct store_vm *out, struct err *e)
 {
-	int ends = sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == SIGQUIT ||
-		   sig == SIGHUP;
+	int ends =
+	    sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == SIGQUIT || sig == SIGHUP;
 
 	if (vm_update(d, name, kill_edit, &sig, out, e) < 0)
 		return err_wrap(e, "vm kill %s", name);
@@ -553,8 +552,8 @@ static int exit_edit(struct store_vm *vm, const char *busy, void *arg, struct er
 		snprintf(vm->last_error, sizeof(vm->last_error),
 			 "the guest kernel panicked (see %s)", f.console_log);
 		snprintf(vm->last_exit, sizeof(vm->last_exit), "guest kernel panic");
-	} else if (status == 0 &&
-		   (drv->exit0_is_reboot || console_has(f.console_log, "reboot: Restarting system"))) {
+	} else if (status == 0 && (drv->exit0_is_reboot ||
+				   console_has(f.console_log, "reboot: Restarting system"))) {
 		/* Firecracker exits 0 when the guest reboots; QEMU too with -no-reboot. */
 		c->reboot = 1;
 		snprintf(vm->last_exit, sizeof(vm->last_exit), "guest rebooted");

@@ -102,7 +102,8 @@ void vm_on_console(struct daemon *d, const char *vm_id, const struct console_eve
 
 		if (vm_update(d, vm_id, ready_edit, &c, &vm, &e) == 0 && c.mine)
 			log_info(d->log, "vm ready", LF_S("vm", vm.name), LF_S("vm_id", vm.id),
-				 LF_I("ready_ms", vm.ready_ms), LF_I("guest_ready_ms", vm.guest_ready_ms));
+				 LF_I("ready_ms", vm.ready_ms),
+				 LF_I("guest_ready_ms", vm.guest_ready_ms));
 	} else if (console_kind_fatal(ev->kind) && ev->kind != CONSOLE_SHUTDOWN) {
 		struct trouble_ctx c = {d, ev, 0};
 
@@ -130,11 +131,11 @@ static enum wait_end wait_ready(struct daemon *d, const char *id, long long dead
 			break;
 		}
 		vm_view_locked(d, vm); /* an exit the database refused reads as stopped */
-		end = vm->state == VM_STATE_RUNNING	 ? W_READY
+		end = vm->state == VM_STATE_RUNNING    ? W_READY
 		      : vm->state != VM_STATE_STARTING ? W_GONE
-		      : vm->last_error[0]		 ? W_TROUBLE
-		      : workers_cancelled(d)		 ? W_SHUTDOWN
-							 : W_TIMEOUT;
+		      : vm->last_error[0]	       ? W_TROUBLE
+		      : workers_cancelled(d)	       ? W_SHUTDOWN
+						       : W_TIMEOUT;
 		left = deadline - mono_ms();
 		if (end != W_TIMEOUT || left <= 0)
 			break;
@@ -200,8 +201,8 @@ static void fail_reason(struct daemon *d, enum wait_end end, const struct store_
 		buf_printf(out, "the guest did not become ready within %lld s (boot_timeout)",
 			   d->cfg.boot_timeout);
 		if (t)
-			buf_printf(out, "; the console shows a %s: \"%.300s\"", console_kind_name(t->kind),
-				   t->line);
+			buf_printf(out, "; the console shows a %s: \"%.300s\"",
+				   console_kind_name(t->kind), t->line);
 		else
 			buf_printf(out, "; the console shows no ready line and no error");
 	} else if (end == W_TROUBLE && t) {
@@ -210,8 +211,9 @@ static void fail_reason(struct daemon *d, enum wait_end end, const struct store_
 	} else if (end == W_TROUBLE) {
 		buf_printf(out, "the guest will not become ready: %s", vm->last_error);
 	} else {
-		buf_printf(out, "the VM is %s before its guest was ready: %s", vm_state_name(vm->state),
-			   vm->last_error[0] ? vm->last_error
+		buf_printf(out, "the VM is %s before its guest was ready: %s",
+			   vm_state_name(vm->state),
+			   vm->last_error[0]  ? vm->last_error
 			   : vm->last_exit[0] ? vm->last_exit
 					      : "it was stopped");
 		if (t && !strstr(out->data, t->line))
@@ -278,8 +280,10 @@ int vm_boot_wait(struct daemon *d, const char *id, long long deadline, struct st
 	err_set(e, ERR_VMM, "%s", msg.data);
 	err_log(e, f.console_log);
 	if (end == W_TIMEOUT)
-		err_hint(e, "read the whole console with `banger vm logs %s`; a slow host may need a "
-			    "larger boot_timeout (config.toml or BANGER_BOOT_TIMEOUT)", vm.name);
+		err_hint(e,
+			 "read the whole console with `banger vm logs %s`; a slow host may need a "
+			 "larger boot_timeout (config.toml or BANGER_BOOT_TIMEOUT)",
+			 vm.name);
 	else
 		err_hint(e, "read the whole console with `banger vm logs %s`", vm.name);
 	log_error(d->log, "vm boot failed", LF_S("vm", vm.name), LF_S("vm_id", vm.id),

@@ -29,9 +29,9 @@
 #include "util/fs.h"
 
 struct snap_paths {
-	char root[600];    /* vms/<id>/snapshots */
-	char dir[700];     /* .../<tag> */
-	char tmp[700];     /* .../.<tag>.tmp */
+	char root[600];	   /* vms/<id>/snapshots */
+	char dir[700];	   /* .../<tag> */
+	char tmp[700];	   /* .../.<tag>.tmp */
 	char pending[700]; /* vms/<id>/restore.pending */
 };
 
@@ -99,9 +99,12 @@ static int hold(struct daemon *d, const char *name, const char *what, struct sto
 	if (store_vm_get(d->store, name, vm, e) < 0)
 		goto out;
 	if (vm->state != VM_STATE_STOPPED && vm->state != VM_STATE_SUSPENDED) {
-		err_set(e, ERR_BAD_STATE, "the VM is %s; snapshots are taken and restored while it "
-			"is stopped or suspended", vm_state_name(vm->state));
-		err_hint(e, "stop it first: banger vm stop %s (or suspend it: banger vm suspend %s)",
+		err_set(e, ERR_BAD_STATE,
+			"the VM is %s; snapshots are taken and restored while it "
+			"is stopped or suspended",
+			vm_state_name(vm->state));
+		err_hint(e,
+			 "stop it first: banger vm stop %s (or suspend it: banger vm suspend %s)",
 			 vm->name, vm->name);
 		goto out;
 	}
@@ -189,7 +192,8 @@ int vm_snapshot_create(struct daemon *d, const char *name, const char *tag_in, j
 	}
 	fsync_dir(p.root);
 	log_info(d->log, "vm snapshot created", LF_S("vm", vm.name), LF_S("tag", tag),
-		 LF_I("bytes", bytes), LF_I("reflink", reflinked), LF_I("duration_ms", mono_ms() - t0));
+		 LF_I("bytes", bytes), LF_I("reflink", reflinked),
+		 LF_I("duration_ms", mono_ms() - t0));
 	*out = json_incref(meta);
 	ret = 0;
 	goto out;
@@ -233,7 +237,8 @@ int vm_snapshot_list(struct daemon *d, const char *name, json_t **out, struct er
 		m = read_meta(dir);
 		if (m) {
 			long long ap = 0, al = 0, a2 = 0, l2 = 0;
-			char *o = xasprintf("%s/overlay.ext4", dir), *w = xasprintf("%s/work.ext4", dir);
+			char *o = xasprintf("%s/overlay.ext4", dir),
+			     *w = xasprintf("%s/work.ext4", dir);
 
 			fs_sizes(o, &ap, &al, NULL);
 			fs_sizes(w, &a2, &l2, NULL);
@@ -394,7 +399,8 @@ void vm_snapshot_reconcile(struct daemon *d, const struct store_vm *vm)
 		log_warn(d->log, "finishing an interrupted snapshot restore", LF_S("vm", vm->name));
 		restore_finish(&f, p.pending);
 	} else {
-		char *ov = xasprintf("%s.restore", f.overlay), *wk = xasprintf("%s.restore", f.work);
+		char *ov = xasprintf("%s.restore", f.overlay),
+		     *wk = xasprintf("%s.restore", f.work);
 		char *sus = xasprintf("%s.restore", f.suspend);
 
 		unlink(ov);

@@ -34,8 +34,8 @@ static json_t *disk(const char *path, long long configured)
 
 	fs_sizes(path, &ap, &al, NULL);
 	return json_pack("{s:s, s:I, s:I, s:I}", "path", path, "configured_bytes",
-			 (json_int_t)configured, "apparent_bytes", (json_int_t)ap, "allocated_bytes",
-			 (json_int_t)al);
+			 (json_int_t)configured, "apparent_bytes", (json_int_t)ap,
+			 "allocated_bytes", (json_int_t)al);
 }
 
 /* Block and net counters from the last metrics line (deltas since the
@@ -53,8 +53,10 @@ static json_t *vmm_metrics(const struct store_vm *vm, const struct vm_files *f, 
 	if (drv->read_metrics(f->metrics, &m, NULL) < 0)
 		return json_null();
 	out = json_object();
-	json_object_foreach(m, k, v) {
-		if (!strncmp(k, "block", 5) || !strncmp(k, "net", 3) || !strcmp(k, "utc_timestamp_ms"))
+	json_object_foreach(m, k, v)
+	{
+		if (!strncmp(k, "block", 5) || !strncmp(k, "net", 3) ||
+		    !strcmp(k, "utc_timestamp_ms"))
 			json_object_set(out, k, v);
 	}
 	json_decref(m);
@@ -76,8 +78,7 @@ int vm_stats(struct daemon *d, const char *name, int flush, json_t **out, struct
 	if (running)
 		cpu = cpu_percent((pid_t)vm.pid, &rss);
 	*out = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "name", vm.name, "state",
-			 vm_state_name(vm.state),
-			 "uptime_s",
+			 vm_state_name(vm.state), "uptime_s",
 			 (json_int_t)(running && vm.started_at ? time(NULL) - vm.started_at : 0),
 			 "pid", (json_int_t)(running ? vm.pid : 0), "vcpu", (json_int_t)vm.vcpu,
 			 "memory_mib", (json_int_t)vm.memory_mib);

@@ -75,8 +75,9 @@ static void ident_of(struct daemon *d, const struct store_vm *vm, const struct v
 		     char *bin_id, size_t len, struct suspend_ident *id)
 {
 	vm_bin_identity(d, vm->vmm, bin_id, len);
-	*id = (struct suspend_ident){vm_driver(vm)->name, bin_id, c->kernel, c->initrd ? c->initrd : "",
-				     c->drives[0].path, c->vcpu, c->mem_mib, c->mac};
+	*id = (struct suspend_ident){
+	    vm_driver(vm)->name, bin_id,  c->kernel,  c->initrd ? c->initrd : "",
+	    c->drives[0].path,	 c->vcpu, c->mem_mib, c->mac};
 }
 
 /* Builds the configuration of a VM as its start would (no tap: the save
@@ -133,8 +134,7 @@ static int bytes_edit(struct store_vm *vm, const char *busy, void *arg, struct e
 
 /* Refuses a save that cannot fit: a full disk midway would cost the time
  * of a save for nothing. */
-static int check_space(struct daemon *d, const struct store_vm *vm, const char *dir,
-		       struct err *e)
+static int check_space(struct daemon *d, const struct store_vm *vm, const char *dir, struct err *e)
 {
 	struct statvfs sv;
 	long long need = vm->memory_mib * (1LL << 20) + SUSPEND_SPACE_MARGIN, avail;
@@ -144,8 +144,10 @@ static int check_space(struct daemon *d, const struct store_vm *vm, const char *
 	avail = (long long)sv.f_bavail * (long long)sv.f_frsize;
 	if (avail >= need)
 		return 0;
-	err_set(e, ERR_IO, "not enough space to save the guest's state: %lld MiB needed in %s, "
-		"%lld MiB free", need >> 20, d->paths.state_dir, avail >> 20);
+	err_set(e, ERR_IO,
+		"not enough space to save the guest's state: %lld MiB needed in %s, "
+		"%lld MiB free",
+		need >> 20, d->paths.state_dir, avail >> 20);
 	err_hint(e, "free some space, or stop the VM instead: banger vm stop %s", vm->name);
 	return -1;
 }
@@ -289,8 +291,8 @@ static void clock_worker(void *arg)
 	struct err e;
 
 	if (guest_clock_set(j->address, key, kh, 15000, &skew_ms, &e) < 0)
-		log_warn(j->d->log, "cannot set the guest's clock after resume", LF_S("vm", j->name),
-			 LF_S("error", e.msg));
+		log_warn(j->d->log, "cannot set the guest's clock after resume",
+			 LF_S("vm", j->name), LF_S("error", e.msg));
 	else
 		log_info(j->d->log, "guest clock set after resume", LF_S("vm", j->name),
 			 LF_I("skew_ms", skew_ms), LF_I("duration_ms", mono_ms() - t0));
@@ -349,7 +351,8 @@ int vm_discard_state(struct daemon *d, const char *name, struct err *e)
 		return 0;
 	vm_files_get(d, &vm, &f);
 	if (fs_exists(f.suspend)) {
-		log_info(d->log, "saved state discarded", LF_S("vm", vm.name), LF_S("vm_id", vm.id));
+		log_info(d->log, "saved state discarded", LF_S("vm", vm.name),
+			 LF_S("vm_id", vm.id));
 		drop_dir(d, &vm, f.suspend);
 	}
 	return 0;
@@ -409,9 +412,13 @@ static void reconcile_suspending(struct daemon *d, struct store_vm *vm, const st
 		if (config_of(d, vm, &img, &ff, &args, &bin, &c, &e) == 0 &&
 		    drv->unpause(&c, &(struct vmm_proc){(pid_t)vm->pid, vm->pid_start}, &e) == 0 &&
 		    vm_update(d, vm->id, unsuspend_edit, &vm->pid, &out, &e) == 0) {
-			struct sup_target t = {vm->id, (pid_t)vm->pid, 0, f->console_log,
+			struct sup_target t = {vm->id,
+					       (pid_t)vm->pid,
+					       0,
+					       f->console_log,
 					       vm_console_size(f->console_log),
-					       drv->poweroff_keeps_running, vm->started_at * 1000};
+					       drv->poweroff_keeps_running,
+					       vm->started_at * 1000};
 
 			log_info(d->log, "interrupted suspend rolled back: the guest runs on",
 				 LF_S("vm", vm->name));
@@ -459,16 +466,18 @@ int vm_suspend_reconcile(struct daemon *d, struct store_vm *vm)
 		if (suspend_state_sealed(f.suspend))
 			return 1;
 		log_warn(d->log, "suspended VM has no saved state", LF_S("vm", vm->name));
-		vm_update(d, vm->id, found_edit,
-			  &(struct found){VM_STATE_STOPPED, 0, "saved state missing",
-					  "its saved state was missing at daemon start; it will boot "
-					  "cold"},
-			  &out, &e);
+		vm_update(
+		    d, vm->id, found_edit,
+		    &(struct found){VM_STATE_STOPPED, 0, "saved state missing",
+				    "its saved state was missing at daemon start; it will boot "
+				    "cold"},
+		    &out, &e);
 		return 1;
 	}
 	if (vm->state == VM_STATE_STARTING && !alive && suspend_state_sealed(f.suspend)) {
 		/* The daemon died before the resume began: nothing used the state. */
-		log_info(d->log, "interrupted resume: the VM stays suspended", LF_S("vm", vm->name));
+		log_info(d->log, "interrupted resume: the VM stays suspended",
+			 LF_S("vm", vm->name));
 		vm_update(d, vm->id, found_edit,
 			  &(struct found){VM_STATE_SUSPENDED, suspend_state_bytes(f.suspend),
 					  "suspended", ""},

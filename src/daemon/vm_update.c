@@ -22,7 +22,7 @@
 struct vm_mark {
 	char id[17];
 	const char *busy; /* static text, or NULL */
-	int pending;      /* an exit not yet written */
+	int pending;	  /* an exit not yet written */
 	struct vm_exit exit;
 };
 
@@ -100,8 +100,8 @@ void vm_busy_release(struct daemon *d, const char *id)
  * ended, and only if nothing recorded its end since. */
 static int exit_apply(struct store_vm *vm, const struct vm_exit *x)
 {
-	if (vm->pid != x->pid || !vm_state_is_active(vm->state) ||
-	    vm->state == VM_STATE_CREATING || vm->state == VM_STATE_DELETING)
+	if (vm->pid != x->pid || !vm_state_is_active(vm->state) || vm->state == VM_STATE_CREATING ||
+	    vm->state == VM_STATE_DELETING)
 		return VM_EDIT_SKIP;
 	vm->state = x->suspended ? VM_STATE_SUSPENDED : VM_STATE_STOPPED;
 	vm->pid = 0;
@@ -149,7 +149,8 @@ static int pending_flush(struct daemon *d, struct store_vm *vm, struct err *e)
 	if (exit_apply(&next, &m->exit) == 0) {
 		if (store_vm_update(d->store, &next, e) < 0) {
 			log_error(d->log, "cannot record the VMM's exit (will retry)",
-				  LF_S("vm", vm->name), LF_S("vm_id", vm->id), LF_S("error", e->msg));
+				  LF_S("vm", vm->name), LF_S("vm_id", vm->id),
+				  LF_S("error", e->msg));
 			return err_wrap(e, "record the end of its VMM process");
 		}
 		log_info(d->log, "recorded the VMM's exit", LF_S("vm", vm->name),
@@ -243,8 +244,8 @@ int vm_update_locked(struct daemon *d, const char *name, vm_edit_fn edit, void *
  * the last event a VM gets always shows its latest state. */
 void vm_update_publish(struct daemon *d, int rc, const struct store_vm *vm)
 {
-	const char *type = rc == VM_UPD_CREATED ? "vm.created"
-			   : rc == VM_UPD_STATE ? "vm.state"
+	const char *type = rc == VM_UPD_CREATED	 ? "vm.created"
+			   : rc == VM_UPD_STATE	 ? "vm.state"
 			   : rc == VM_UPD_FIELDS ? "vm.updated"
 						 : NULL;
 	struct store_vm now;
@@ -261,8 +262,8 @@ void vm_update_publish(struct daemon *d, int rc, const struct store_vm *vm)
 	pthread_mutex_unlock(&d->publish_lock);
 }
 
-int vm_update(struct daemon *d, const char *name, vm_edit_fn edit, void *arg,
-	      struct store_vm *out, struct err *e)
+int vm_update(struct daemon *d, const char *name, vm_edit_fn edit, void *arg, struct store_vm *out,
+	      struct err *e)
 {
 	int rc;
 

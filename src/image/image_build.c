@@ -414,8 +414,7 @@ static int start_tree(struct build *b, struct err *e)
 		say(b, "the base rootfs %s lacks %s: building from scratch instead", p->base,
 		    buf_str(&missing));
 	buf_free(&missing);
-	say(b,
-	    "building from scratch with mmdebstrap --mode=%s: suite %s, %d packages",
+	say(b, "building from scratch with mmdebstrap --mode=%s: suite %s, %d packages",
 	    p->rootless ? "unshare" : "root", p->suite, count_commas(p->packages) + 1);
 	return bootstrap(b, e);
 }
@@ -438,20 +437,21 @@ int image_build_run(const struct image_plan *p, const char *dir, const char *log
 		FILE *f = fopen(log_path, "ae");
 
 		if (f) {
-			fprintf(f,
-				"base rootfs: %s\nmirror: %s\npackages: %s\nextra packages from: %s\n"
-				"kernel: %s\ninitrd: %s\nmodules: %s\ncustomize_script: %s\n",
-				p->base ? p->base : "none", p->mirror_desc, p->packages,
-				p->packages_src, p->kernel, p->initrd,
-				p->modules_src ? p->modules_src
-					       : "none (the bundle has no modules/)",
-				p->customize ? p->customize : "none");
+			fprintf(
+			    f,
+			    "base rootfs: %s\nmirror: %s\npackages: %s\nextra packages from: %s\n"
+			    "kernel: %s\ninitrd: %s\nmodules: %s\ncustomize_script: %s\n",
+			    p->base ? p->base : "none", p->mirror_desc, p->packages,
+			    p->packages_src, p->kernel, p->initrd,
+			    p->modules_src ? p->modules_src : "none (the bundle has no modules/)",
+			    p->customize ? p->customize : "none");
 			fclose(f);
 		}
 	}
 	if (start_tree(&b, e) < 0)
 		goto out;
-	say(&b, "configuring the guest (sshd, banger-ready, boot trimming, no machine-id, no host keys)");
+	say(&b,
+	    "configuring the guest (sshd, banger-ready, boot trimming, no machine-id, no host keys)");
 	if (image_guest_configure(b.tree, e) < 0)
 		goto out;
 	if (p->modules_src) {

@@ -203,8 +203,9 @@ int image_plan_prepare(const struct image_plan_opts *o, const struct config *cfg
 	memset(p, 0, sizeof(*p));
 	if (set(o->base_rootfs)) {
 		if (set(o->suite) || set(o->mirror)) {
-			err_set(e, ERR_INVALID, "--base-rootfs cannot be combined with --suite or "
-						"--mirror: the base already decides them");
+			err_set(e, ERR_INVALID,
+				"--base-rootfs cannot be combined with --suite or "
+				"--mirror: the base already decides them");
 			err_hint(e, "leave out --base-rootfs to build from scratch");
 			return -1;
 		}
@@ -216,7 +217,7 @@ int image_plan_prepare(const struct image_plan_opts *o, const struct config *cfg
 		/* The configured base, else the bundle's: used when it already has
 		 * every package asked for (image_build_run checks). */
 		char *b = set(cfg->default_base_rootfs) ? xstrdup(cfg->default_base_rootfs)
-						       : xasprintf("%s/rootfs.ext4", runtime_dir);
+							: xasprintf("%s/rootfs.ext4", runtime_dir);
 
 		if (fs_check_readable(b, "base rootfs", NULL) == 0)
 			p->base = fs_realpath(b);

@@ -19,11 +19,11 @@
 
 /* What the user asked for (NULL / 0: the default in the comment). */
 struct image_plan_opts {
-	int docker;                /* add docker.io, enabled */
+	int docker;		   /* add docker.io, enabled */
 	const char *packages_file; /* cfg default_packages_file, else <bundle>/packages.apt */
-	const char *suite;         /* bookworm */
-	const char *mirror;        /* the host's apt mirror */
-	const char *size;          /* content + headroom */
+	const char *suite;	   /* bookworm */
+	const char *mirror;	   /* the host's apt mirror */
+	const char *size;	   /* content + headroom */
 	const char *base_rootfs;   /* build on this ext4 instead of from scratch */
 };
 
@@ -32,18 +32,18 @@ struct image_plan {
 	char *suite;
 	char *mirrors[3];   /* "deb URI SUITE main" lines; unused ones NULL */
 	char *mirror_desc;  /* for the log: the mirror URI and where it came from */
-	char *packages;     /* the whole --include list, comma-separated */
+	char *packages;	    /* the whole --include list, comma-separated */
 	char *packages_src; /* where the extra packages came from, for the log */
 	int docker;
-	long long size;     /* bytes; 0: content + headroom */
-	char *kernel;       /* bundle files to copy */
+	long long size; /* bytes; 0: content + headroom */
+	char *kernel;	/* bundle files to copy */
 	char *initrd;
-	char *modules_src;  /* modules tree to copy into the rootfs, or NULL */
-	char *modules_dst;  /* its place in the tree: lib/modules or lib/modules/VER */
-	char *customize;    /* customize_script, or NULL */
-	int rootless;       /* 1: mmdebstrap --mode=unshare + fakeroot; 0: --mode=root */
-	char *base;         /* base rootfs to start from, or NULL: from scratch */
-	int base_explicit;  /* given with --base-rootfs (else the bundle's or config's) */
+	char *modules_src; /* modules tree to copy into the rootfs, or NULL */
+	char *modules_dst; /* its place in the tree: lib/modules or lib/modules/VER */
+	char *customize;   /* customize_script, or NULL */
+	int rootless;	   /* 1: mmdebstrap --mode=unshare + fakeroot; 0: --mode=root */
+	char *base;	   /* base rootfs to start from, or NULL: from scratch */
+	int base_explicit; /* given with --base-rootfs (else the bundle's or config's) */
 };
 
 /* Validates opts against cfg and the bundle in runtime_dir and fills plan

@@ -10,7 +10,7 @@ static const struct {
 	unsigned to;
 } states[VM_STATE_COUNT] = {
 #define VM_STATE_ROW(id, n, act, t) [VM_STATE_##id] = {n, act, t},
-	VM_STATES(VM_STATE_ROW)
+    VM_STATES(VM_STATE_ROW)
 #undef VM_STATE_ROW
 };
 

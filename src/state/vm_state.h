@@ -29,22 +29,22 @@
 /* X(ID, "name", active, states it may move to). active: a VMM process may
  * exist or an operation is under way, so the VM cannot be deleted or
  * reconfigured offline. */
-#define VM_STATES(X)                                                                    \
-	X(CREATING, "creating", true, VM_TO(STOPPED) | VM_TO(DELETING))                  \
-	X(STOPPED, "stopped", false, VM_TO(STARTING) | VM_TO(DELETING) | VM_TO(SUSPENDED)) \
-	X(STARTING, "starting", true,                                                   \
-	  VM_TO(RUNNING) | VM_TO(STOPPING) | VM_TO(STOPPED) | VM_TO(SUSPENDED))           \
-	X(RUNNING, "running", true, VM_TO(STOPPING) | VM_TO(STOPPED) | VM_TO(SUSPENDING)) \
-	X(STOPPING, "stopping", true, VM_TO(STOPPED))                                    \
-	X(DELETING, "deleting", true, 0)                                                 \
-	X(SUSPENDING, "suspending", true, VM_TO(SUSPENDED) | VM_TO(RUNNING) | VM_TO(STOPPED)) \
+#define VM_STATES(X)                                                                               \
+	X(CREATING, "creating", true, VM_TO(STOPPED) | VM_TO(DELETING))                            \
+	X(STOPPED, "stopped", false, VM_TO(STARTING) | VM_TO(DELETING) | VM_TO(SUSPENDED))         \
+	X(STARTING, "starting", true,                                                              \
+	  VM_TO(RUNNING) | VM_TO(STOPPING) | VM_TO(STOPPED) | VM_TO(SUSPENDED))                    \
+	X(RUNNING, "running", true, VM_TO(STOPPING) | VM_TO(STOPPED) | VM_TO(SUSPENDING))          \
+	X(STOPPING, "stopping", true, VM_TO(STOPPED))                                              \
+	X(DELETING, "deleting", true, 0)                                                           \
+	X(SUSPENDING, "suspending", true, VM_TO(SUSPENDED) | VM_TO(RUNNING) | VM_TO(STOPPED))      \
 	X(SUSPENDED, "suspended", false, VM_TO(STARTING) | VM_TO(STOPPED) | VM_TO(DELETING))
 
 enum vm_state {
 #define VM_STATE_ENUM(id, name, active, to) VM_STATE_##id,
 	VM_STATES(VM_STATE_ENUM)
 #undef VM_STATE_ENUM
-	VM_STATE_COUNT
+	    VM_STATE_COUNT
 };
 
 /* The wire / database name ("running"); "unknown" for a value out of range. */

@@ -116,7 +116,8 @@ int disk_create(const char *path, long long size, const char *label, const char 
 	argv[n++] = path;
 	argv[n] = NULL;
 	if (spawn_check(argv, log_path, e) < 0 ||
-	    (staging_dir && geteuid() != 0 && disk_root_owned(path, staging_dir, log_path, e) < 0)) {
+	    (staging_dir && geteuid() != 0 &&
+	     disk_root_owned(path, staging_dir, log_path, e) < 0)) {
 		unlink(path);
 		return err_wrap(e, "format %s", path);
 	}
@@ -180,8 +181,7 @@ int disk_grow(const char *path, long long new_size, const char *log_path, struct
 	return 0;
 }
 
-int disk_copy(const char *src, const char *dst, long long *copied, int *reflinked,
-	      struct err *e)
+int disk_copy(const char *src, const char *dst, long long *copied, int *reflinked, struct err *e)
 {
 	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, ret = -1;
 	long long total = 0;
@@ -230,8 +230,11 @@ int disk_copy(const char *src, const char *dst, long long *copied, int *reflinke
 
 			if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
 				char buf[1 << 16];
-				ssize_t r = pread(in, buf, sizeof(buf) < (size_t)(hole - at)
-							     ? sizeof(buf) : (size_t)(hole - at), at);
+				ssize_t r =
+				    pread(in, buf,
+					  sizeof(buf) < (size_t)(hole - at) ? sizeof(buf)
+									    : (size_t)(hole - at),
+					  at);
 
 				n = r > 0 ? pwrite(out, buf, (size_t)r, at) : r;
 				if (r == 0)
@@ -297,8 +300,10 @@ int disk_edit(const char *path, const char *const *rm, const struct disk_put *pu
 			goto out;
 		}
 		/* write refuses to replace: the old file goes first. */
-		buf_printf(&script, "rm %s\nwrite %s %s\nsif %s uid 0\nsif %s gid 0\n"
-			   "sif %s mode 0100%o\n", to, put[i].from, to, to, to, to, put[i].mode & 07777);
+		buf_printf(&script,
+			   "rm %s\nwrite %s %s\nsif %s uid 0\nsif %s gid 0\n"
+			   "sif %s mode 0100%o\n",
+			   to, put[i].from, to, to, to, to, put[i].mode & 07777);
 	}
 	ret = run_debugfs(path, &script, log_path, e); /* an rm of a missing file is fine */
 out:

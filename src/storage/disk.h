@@ -31,8 +31,7 @@ int disk_fit(const char *path, const char *log_path, struct err *e);
  * else only src's data extents (SEEK_DATA/SEEK_HOLE), so holes stay holes.
  * dst is fsynced. *copied: the bytes written (0 for a reflink), *reflinked
  * whether it was one; either may be NULL. On failure dst is removed. */
-int disk_copy(const char *src, const char *dst, long long *copied, int *reflinked,
-	      struct err *e);
+int disk_copy(const char *src, const char *dst, long long *copied, int *reflinked, struct err *e);
 
 /* Edits the files of the ext4 image at path offline with debugfs: removes
  * each of rm[] that exists (a NULL-terminated list of absolute paths in the

@@ -93,8 +93,8 @@ static int migrate(struct store *s, struct err *e)
 	if (v < 0)
 		return db_err(s, e, "read schema version");
 	if (v > NMIGRATIONS) {
-		err_set(e, ERR_INVALID, "database schema version %d is newer than this banger (%d)", v,
-			NMIGRATIONS);
+		err_set(e, ERR_INVALID, "database schema version %d is newer than this banger (%d)",
+			v, NMIGRATIONS);
 		err_hint(e, "run a newer banger, or move the database aside");
 		return -1;
 	}
@@ -218,9 +218,8 @@ struct table {
 
 static const struct table vm_table = {"vms", vm_cols, sizeof(vm_cols) / sizeof(vm_cols[0]),
 				      sizeof(struct store_vm)};
-static const struct table image_table = {"images", image_cols,
-					 sizeof(image_cols) / sizeof(image_cols[0]),
-					 sizeof(struct store_image)};
+static const struct table image_table = {
+    "images", image_cols, sizeof(image_cols) / sizeof(image_cols[0]), sizeof(struct store_image)};
 
 static void bind_cols(sqlite3_stmt *st, const struct table *t, const void *rec, int first)
 {
@@ -369,8 +368,8 @@ static int rec_get(struct store *s, const struct table *t, const char *key, void
 	}
 	sqlite3_finalize(st);
 	if (rc == SQLITE_DONE)
-		return err_set(e, ERR_NOT_FOUND, "no %s named \"%s\"", t == &vm_table ? "VM" : "image",
-			       key);
+		return err_set(e, ERR_NOT_FOUND, "no %s named \"%s\"",
+			       t == &vm_table ? "VM" : "image", key);
 	return db_err(s, e, "select");
 }
 
@@ -455,8 +454,8 @@ int store_vm_count_image(struct store *s, const char *image_id, long long *n, st
 {
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT COUNT(*) FROM vms WHERE image_id=?", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT COUNT(*) FROM vms WHERE image_id=?", -1, &st, NULL) !=
+	    SQLITE_OK)
 		return db_err(s, e, "prepare count");
 	sqlite3_bind_text(st, 1, image_id, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) != SQLITE_ROW) {

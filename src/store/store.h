@@ -18,21 +18,21 @@
 struct store;
 
 struct store_vm {
-	char id[17];        /* 16 lowercase hex chars */
+	char id[17]; /* 16 lowercase hex chars */
 	char name[64];
 	char image_id[17];
 	enum vm_state state; /* a string only in the database column */
 	long long vcpu;
 	long long memory_mib;
-	long long disk_size;    /* work disk bytes */
+	long long disk_size;	/* work disk bytes */
 	long long overlay_size; /* overlay bytes */
 	int nat;
-	char address[16];   /* IPv4 dotted quad, "" if none */
+	char address[16]; /* IPv4 dotted quad, "" if none */
 	char mac[18];
-	char vmm[16];       /* "firecracker" | "qemu" */
-	char accel[8];      /* QEMU: "kvm" | "tcg" */
+	char vmm[16];  /* "firecracker" | "qemu" */
+	char accel[8]; /* QEMU: "kvm" | "tcg" */
 	long long pid;
-	long long pid_start; /* process start time, ticks since boot */
+	long long pid_start;  /* process start time, ticks since boot */
 	long long created_at; /* unix seconds */
 	long long started_at;
 	char last_error[1024];
@@ -50,7 +50,7 @@ struct store_vm {
 	char resume_note[512];
 	/* Published ports, "127.0.0.1:8080:80,..." (daemon/port_spec.h). */
 	char ports[512];
-	int autostart;      /* bangerd starts it when bangerd starts (vm_autostart) */
+	int autostart; /* bangerd starts it when bangerd starts (vm_autostart) */
 };
 
 struct store_image {
@@ -60,8 +60,8 @@ struct store_image {
 	char kernel[512];
 	char initrd[512];
 	char modules_dir[512];
-	int managed;        /* files live under images/<id> and are removed with it */
-	char state[16];     /* "ready" | "building" */
+	int managed;	/* files live under images/<id> and are removed with it */
+	char state[16]; /* "ready" | "building" */
 	long long created_at;
 };
 

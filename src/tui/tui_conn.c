@@ -115,7 +115,8 @@ static void poll_stats(struct tui_state *s, struct client **cl)
 	memcpy(names, s->poll, sizeof(names));
 	tui_state_unlock(s);
 	for (int i = 0; i < n && !tui_state_quitting(s); i++) {
-		char *esc = client_escape(names[i]), *path = xasprintf("/v1/vms/%s/stats?flush=0", esc);
+		char *esc = client_escape(names[i]),
+		     *path = xasprintf("/v1/vms/%s/stats?flush=0", esc);
 		json_t *st = NULL;
 		struct err e;
 

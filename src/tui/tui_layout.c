@@ -11,10 +11,14 @@ static const struct {
 	const char *title;
 	int pref, min, drop, right;
 } cols[TUI_NCOLS] = {
-    [TUI_COL_NAME] = {"NAME", 20, 10, 0, 0},	   [TUI_COL_STATE] = {"STATE", 10, 10, 0, 0}, /* "suspending" */
-    [TUI_COL_ADDRESS] = {"ADDRESS", 15, 15, 3, 0}, [TUI_COL_VCPU] = {"VCPU", 4, 4, 7, 1},
-    [TUI_COL_MEMORY] = {"MEMORY", 6, 6, 4, 1},	   [TUI_COL_CPU] = {"CPU%", 5, 5, 2, 1},
-    [TUI_COL_DISK] = {"DISK", 13, 6, 6, 1},	   [TUI_COL_UPTIME] = {"UPTIME", 6, 6, 5, 1},
+    [TUI_COL_NAME] = {"NAME", 20, 10, 0, 0},
+    [TUI_COL_STATE] = {"STATE", 10, 10, 0, 0}, /* "suspending" */
+    [TUI_COL_ADDRESS] = {"ADDRESS", 15, 15, 3, 0},
+    [TUI_COL_VCPU] = {"VCPU", 4, 4, 7, 1},
+    [TUI_COL_MEMORY] = {"MEMORY", 6, 6, 4, 1},
+    [TUI_COL_CPU] = {"CPU%", 5, 5, 2, 1},
+    [TUI_COL_DISK] = {"DISK", 13, 6, 6, 1},
+    [TUI_COL_UPTIME] = {"UPTIME", 6, 6, 5, 1},
 };
 
 /* Columns that may shrink below their preferred width, in order. */

@@ -63,8 +63,8 @@ void tui_ssh(struct tui_ui *ui, const char *name)
 		}
 		exe[n] = '\0';
 		slash = strrchr(exe, '/');
-		snprintf(slash ? slash + 1 : exe, sizeof(exe) - (size_t)(slash ? slash + 1 - exe : 0),
-			 "banger");
+		snprintf(slash ? slash + 1 : exe,
+			 sizeof(exe) - (size_t)(slash ? slash + 1 - exe : 0), "banger");
 	}
 	snprintf(vmname, sizeof(vmname), "%s", name);
 	def_prog_mode();

@@ -21,17 +21,17 @@
 
 enum err_code {
 	ERR_OK = 0,
-	ERR_INTERNAL,     /* a bug or an unexpected host failure */
-	ERR_INVALID,      /* bad input from the user: name, size, JSON, TOML */
-	ERR_NOT_FOUND,    /* no such VM, image, file */
-	ERR_CONFLICT,     /* name taken, resource in use */
-	ERR_BAD_STATE,        /* operation not valid in the current state */
-	ERR_IO,           /* a file or socket operation failed */
+	ERR_INTERNAL,	  /* a bug or an unexpected host failure */
+	ERR_INVALID,	  /* bad input from the user: name, size, JSON, TOML */
+	ERR_NOT_FOUND,	  /* no such VM, image, file */
+	ERR_CONFLICT,	  /* name taken, resource in use */
+	ERR_BAD_STATE,	  /* operation not valid in the current state */
+	ERR_IO,		  /* a file or socket operation failed */
 	ERR_MISSING_TOOL, /* a host program or package is absent */
-	ERR_PERMISSION,   /* not allowed */
-	ERR_VMM,          /* the VMM refused or died */
+	ERR_PERMISSION,	  /* not allowed */
+	ERR_VMM,	  /* the VMM refused or died */
 	ERR_UNAVAILABLE,  /* daemon or service not reachable */
-	ERR_USAGE,        /* a bad command line, found by the CLI itself (exit status 2) */
+	ERR_USAGE,	  /* a bad command line, found by the CLI itself (exit status 2) */
 };
 
 #define ERR_MSG_MAX 2048
@@ -41,7 +41,7 @@ struct err {
 	enum err_code code;
 	char msg[ERR_MSG_MAX];
 	char hint[ERR_AUX_MAX]; /* what the user can do about it, or "" */
-	char log[ERR_AUX_MAX];  /* the log file to read, or "" */
+	char log[ERR_AUX_MAX];	/* the log file to read, or "" */
 };
 
 /* The longest quoted text ERR_Q() produces, NUL included. */
@@ -69,12 +69,12 @@ void err_clear(struct err *e);
 /* Sets code and message (printf-style). Always returns -1 so callers can
  * `return err_set(e, ...)`. e may be NULL (the error is then dropped). */
 int err_set(struct err *e, enum err_code code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Like err_set, appending ": strerror(errnum)". Code derives from errnum
  * (ENOENT -> not_found, EACCES/EPERM -> permission, else io). */
 int err_errno(struct err *e, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Prepends "context: " to the message, keeping code, hint and log. Returns -1. */
 int err_wrap(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -18,7 +18,7 @@ int fs_mkdir_p(const char *path, mode_t mode, struct err *e)
 	char *p = xstrdup(path);
 	int ret = 0;
 
-	for (char *s = p + 1; ; s++) {
+	for (char *s = p + 1;; s++) {
 		if (*s != '/' && *s != '\0')
 			continue;
 		char c = *s;

@@ -20,15 +20,23 @@ static const struct {
 	const char *prog;
 	const char *pkg;
 } packages[] = {
-	{"mkfs.ext4", "e2fsprogs"},    {"e2fsck", "e2fsprogs"},
-	{"resize2fs", "e2fsprogs"},    {"debugfs", "e2fsprogs"},
-	{"dumpe2fs", "e2fsprogs"},     {"ip", "iproute2"},
-	{"nft", "nftables"},           {"iptables", "iptables"},
-	{"ssh", "openssh-client"},     {"ssh-keygen", "openssh-client"},
-	{"mmdebstrap", "mmdebstrap"},  {"qemu-system-x86_64", "qemu-system-x86"},
-	{"lz4", "lz4"},                {"cpio", "cpio"},
-	{"depmod", "kmod"},            {"resolvectl", "systemd-resolved"},
-	{"truncate", "coreutils"},
+    {"mkfs.ext4", "e2fsprogs"},
+    {"e2fsck", "e2fsprogs"},
+    {"resize2fs", "e2fsprogs"},
+    {"debugfs", "e2fsprogs"},
+    {"dumpe2fs", "e2fsprogs"},
+    {"ip", "iproute2"},
+    {"nft", "nftables"},
+    {"iptables", "iptables"},
+    {"ssh", "openssh-client"},
+    {"ssh-keygen", "openssh-client"},
+    {"mmdebstrap", "mmdebstrap"},
+    {"qemu-system-x86_64", "qemu-system-x86"},
+    {"lz4", "lz4"},
+    {"cpio", "cpio"},
+    {"depmod", "kmod"},
+    {"resolvectl", "systemd-resolved"},
+    {"truncate", "coreutils"},
 };
 
 const char *spawn_package_for(const char *prog)

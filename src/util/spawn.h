@@ -15,10 +15,10 @@
 #define SPAWN_TAIL_MAX 1024
 
 struct spawn_opts {
-	const char *log_path;  /* append merged output here (NULL: discard) */
-	const char *cwd;       /* NULL: inherit */
+	const char *log_path;	/* append merged output here (NULL: discard) */
+	const char *cwd;	/* NULL: inherit */
 	const char *stdin_data; /* fed to the child's stdin (NULL: /dev/null) */
-	int capture;           /* keep the whole output in spawn_result.out */
+	int capture;		/* keep the whole output in spawn_result.out */
 	/* > 0: a descriptor that becomes readable to stop the run (0: none).
 	 * The child then runs in its own process group, which gets SIGTERM
 	 * and, SPAWN_CANCEL_GRACE_MS later, SIGKILL; the run fails with
@@ -29,9 +29,9 @@ struct spawn_opts {
 #define SPAWN_CANCEL_GRACE_MS 5000
 
 struct spawn_result {
-	int status;                 /* exit code, or 128+signal */
-	char tail[SPAWN_TAIL_MAX];  /* last lines of output */
-	char *out;                  /* whole output when opts.capture (free()) */
+	int status;		   /* exit code, or 128+signal */
+	char tail[SPAWN_TAIL_MAX]; /* last lines of output */
+	char *out;		   /* whole output when opts.capture (free()) */
 };
 
 /* Runs argv[0] (searched in PATH) to completion. Returns 0 when the program

@@ -465,8 +465,8 @@ static int fsync_file(const char *path, int dir, long long *bytes, struct err *e
 	return 0;
 }
 
-static int fc_suspend(const struct vmm_config *cfg, const struct vmm_proc *p,
-		      const char *state_dir, long long *state_bytes, struct err *e)
+static int fc_suspend(const struct vmm_config *cfg, const struct vmm_proc *p, const char *state_dir,
+		      long long *state_bytes, struct err *e)
 {
 	char *snap = xasprintf("%s/%s", state_dir, FC_VMSTATE);
 	char *mem = xasprintf("%s/%s", state_dir, FC_MEMORY);
@@ -527,7 +527,8 @@ static int fc_unpause(const struct vmm_config *cfg, const struct vmm_proc *p, st
 	int ret;
 
 	if (!proc_alive(p->pid, p->start_time))
-		return err_set(e, ERR_BAD_STATE, "firecracker (pid %d) is not running", (int)p->pid);
+		return err_set(e, ERR_BAD_STATE, "firecracker (pid %d) is not running",
+			       (int)p->pid);
 	api = fc_api_new(cfg->api_sock, cfg->log);
 	ret = patch_vm(api, "Resumed", e);
 	fc_api_free(api);

@@ -48,11 +48,11 @@
 #define QEMU_QMP_STEP_MS 5000	    /* one QMP exchange */
 #define QEMU_RETRY_MS 20
 #define QEMU_TAIL_LINES 8
-#define QEMU_DEATH_GRACE_MS 1000 /* after a QMP error: is QEMU exiting? */
+#define QEMU_DEATH_GRACE_MS 1000	 /* after a QMP error: is QEMU exiting? */
 #define QEMU_STATE_FDNAME "banger-state" /* getfd name of the state file */
 #define QEMU_MIGRATE_POLL_MS 20
 #define QEMU_MIGRATE_BASE_MS 30000
-#define QEMU_MIGRATE_MS_PER_MIB 100 /* 1 GiB: 130 s, far above what it takes */
+#define QEMU_MIGRATE_MS_PER_MIB 100	   /* 1 GiB: 130 s, far above what it takes */
 #define QEMU_MIGRATE_BANDWIDTH (1LL << 40) /* bytes/s: no cap, the disk sets the pace */
 #define QEMU_MIGRATE_DOWNTIME_MS 2000000   /* QEMU's maximum: one pass, no rounds */
 
@@ -619,8 +619,8 @@ static int qemu_migrate_status(int fd, char *status, size_t len, char *why, size
 	snprintf(status, len, "%s", st ? st : "none");
 	snprintf(why, wlen, "%s", desc ? desc : "QEMU gave no reason");
 	if (bytes)
-		*bytes = json_integer_value(
-		    json_object_get(json_object_get(ret, "ram"), "transferred"));
+		*bytes =
+		    json_integer_value(json_object_get(json_object_get(ret, "ram"), "transferred"));
 	json_decref(ret);
 	return 0;
 }
@@ -849,8 +849,7 @@ static int qemu_restore(const struct vmm_config *cfg, int fd, const char *state_
 			goto out;
 		}
 		if (!strcmp(status, "failed") || !strcmp(status, "cancelled")) {
-			err_set(e, ERR_VMM, "QEMU could not load the state file %s: %s", path,
-				why);
+			err_set(e, ERR_VMM, "QEMU could not load the state file %s: %s", path, why);
 			goto out;
 		}
 		if (strcmp(status, "completed"))
@@ -901,8 +900,9 @@ static int qemu_unpause(const struct vmm_config *cfg, const struct vmm_proc *p, 
 		return err_wrap(e, "unpause");
 	qmp_execute(fd, "migrate_cancel", NULL, NULL, QEMU_QMP_STEP_MS, cfg->log, NULL);
 	/* A cancel takes effect asynchronously: cont may be refused until it has. */
-	for (int i = 0; (r = qmp_execute(fd, "cont", NULL, NULL, QEMU_QMP_STEP_MS, cfg->log, e)) < 0 &&
-			i < 20; i++)
+	for (int i = 0;
+	     (r = qmp_execute(fd, "cont", NULL, NULL, QEMU_QMP_STEP_MS, cfg->log, e)) < 0 && i < 20;
+	     i++)
 		usleep(100 * 1000);
 	close(fd);
 	if (r < 0)

@@ -225,8 +225,8 @@ int qmp_execute(int fd, const char *cmd, json_t *args, json_t **ret, int timeout
 	return qmp_execute_fd(fd, cmd, args, -1, ret, timeout_ms, lg, e);
 }
 
-int qmp_execute_fd(int fd, const char *cmd, json_t *args, int pass_fd, json_t **ret,
-		   int timeout_ms, struct logger *lg, struct err *e)
+int qmp_execute_fd(int fd, const char *cmd, json_t *args, int pass_fd, json_t **ret, int timeout_ms,
+		   struct logger *lg, struct err *e)
 {
 	long long deadline = qmp_deadline(timeout_ms);
 	json_t *req = json_pack("{s:s}", "execute", cmd);

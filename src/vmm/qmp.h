@@ -52,8 +52,8 @@ int qmp_execute(int fd, const char *cmd, json_t *args, json_t **ret, int timeout
 /* The same, passing the descriptor pass_fd (>= 0; -1: none) to QEMU with
  * the command's bytes (SCM_RIGHTS). Only getfd and add-fd take a passed
  * descriptor; QEMU keeps its own copy, so the caller still closes pass_fd. */
-int qmp_execute_fd(int fd, const char *cmd, json_t *args, int pass_fd, json_t **ret,
-		   int timeout_ms, struct logger *lg, struct err *e);
+int qmp_execute_fd(int fd, const char *cmd, json_t *args, int pass_fd, json_t **ret, int timeout_ms,
+		   struct logger *lg, struct err *e);
 
 /* Reads one whole message (a line) within timeout_ms into buf (NUL-terminated,
  * trailing "\r\n" removed). Returns its length, 0 on timeout, or -1; when the

@@ -32,31 +32,31 @@
 #define VMM_MAX_DRIVES 4
 
 struct vmm_drive {
-	const char *id;   /* API id: [A-Za-z0-9_]+ ("base", "overlay", "work") */
+	const char *id;	  /* API id: [A-Za-z0-9_]+ ("base", "overlay", "work") */
 	const char *path; /* host file */
 	int read_only;
-	int is_root;      /* exactly one drive is root (the base rootfs, vda) */
+	int is_root; /* exactly one drive is root (the base rootfs, vda) */
 };
 
 struct vmm_config {
-	const char *vm_id;    /* banger id: 16 lowercase hex chars */
-	const char *vm_name;  /* DNS label, for messages */
-	const char *vm_dir;   /* <state>/vms/<id>: disks and logs live here */
-	const char *api_sock; /* control socket path (< 108 bytes), chosen by the daemon */
-	const char *bin;      /* VMM binary (absolute path or name in PATH) */
-	const char *kernel;   /* uncompressed ELF vmlinux */
-	const char *initrd;   /* may be NULL */
+	const char *vm_id;     /* banger id: 16 lowercase hex chars */
+	const char *vm_name;   /* DNS label, for messages */
+	const char *vm_dir;    /* <state>/vms/<id>: disks and logs live here */
+	const char *api_sock;  /* control socket path (< 108 bytes), chosen by the daemon */
+	const char *bin;       /* VMM binary (absolute path or name in PATH) */
+	const char *kernel;    /* uncompressed ELF vmlinux */
+	const char *initrd;    /* may be NULL */
 	const char *boot_args; /* banger's per-VM parameters; the driver prepends its defaults */
 	struct vmm_drive drives[VMM_MAX_DRIVES];
 	size_t ndrives;
-	const char *tap;      /* tap device name, or NULL for no network */
-	const char *mac;      /* "06:xx:xx:xx:xx:xx", with tap */
+	const char *tap; /* tap device name, or NULL for no network */
+	const char *mac; /* "06:xx:xx:xx:xx:xx", with tap */
 	int vcpu;
 	int mem_mib;
 	const char *console_log;  /* <vm_dir>/firecracker.log */
 	const char *metrics_path; /* <vm_dir>/metrics.json (Firecracker only) */
-	const char *accel;        /* QEMU only: "kvm" or "tcg" */
-	struct logger *log;       /* daemon log: stages at info, API traffic at debug */
+	const char *accel;	  /* QEMU only: "kvm" or "tcg" */
+	struct logger *log;	  /* daemon log: stages at info, API traffic at debug */
 };
 
 struct vmm_proc {
@@ -108,8 +108,7 @@ struct vmm_driver {
 
 	/* Asks the guest to shut down (Firecracker: SendCtrlAltDel; QEMU: QMP
 	 * send-key ctrl-alt-delete). Returns at once; does not wait for exit. */
-	int (*request_stop)(const struct vmm_config *cfg, const struct vmm_proc *p,
-			    struct err *e);
+	int (*request_stop)(const struct vmm_config *cfg, const struct vmm_proc *p, struct err *e);
 
 	/* After the process is gone: removes the sockets it left behind. */
 	void (*cleanup)(const struct vmm_config *cfg);

@@ -38,7 +38,8 @@ static void layouts_match_jansson(void **state)
 			"\"apparent_bytes\":134217728,\"path\":\"/tmp/x/overlay.ext4\"},\"pid\":0,"
 			"\"state\":\"stopped\",\"z\":null,\"zz\":true},{\"accel\":\"kvm\"}]");
 	/* Strings stay as escaped: jansson's own escapes, UTF-8 as it is. */
-	same_as_jansson("{\"e\":\"a \\\"q\\\" b\\\\c\\n\\t\\u0001 /x\",\"u\":\"\xc3\xa9\xe2\x82\xac\"}");
+	same_as_jansson(
+	    "{\"e\":\"a \\\"q\\\" b\\\\c\\n\\t\\u0001 /x\",\"u\":\"\xc3\xa9\xe2\x82\xac\"}");
 	/* A string that ends in a backslash, one that holds a quote. */
 	same_as_jansson("{\"a\":\"x\\\\\",\"b\":\"q\\\"\"}");
 	/* Commas, colons and brackets inside strings are text. */
@@ -90,10 +91,10 @@ static void member_finds_the_top_level_key_only(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(layouts_match_jansson),
-		cmocka_unit_test(whitespace_outside_strings_is_ignored),
-		cmocka_unit_test(unbalanced_text_is_refused_and_leaves_out_alone),
-		cmocka_unit_test(member_finds_the_top_level_key_only),
+	    cmocka_unit_test(layouts_match_jansson),
+	    cmocka_unit_test(whitespace_outside_strings_is_ignored),
+	    cmocka_unit_test(unbalanced_text_is_refused_and_leaves_out_alone),
+	    cmocka_unit_test(member_finds_the_top_level_key_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,8 +23,11 @@ static void defaults_and_values(void **state)
 	struct err e;
 
 	(void)state;
-	assert_int_equal(parse(&c, "log_level = \"debug\"\nstop_timeout = 3\n"
-				   "firecracker_bin = \"/opt/fc\"\n", &e), 0);
+	assert_int_equal(parse(&c,
+			       "log_level = \"debug\"\nstop_timeout = 3\n"
+			       "firecracker_bin = \"/opt/fc\"\n",
+			       &e),
+			 0);
 	assert_string_equal(c.log_level, "debug");
 	assert_int_equal(c.stop_timeout, 3);
 	assert_string_equal(c.firecracker_bin, "/opt/fc");
@@ -114,10 +117,10 @@ static void env_overrides_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(defaults_and_values),
-		cmocka_unit_test(unknown_key_names_file_line_key),
-		cmocka_unit_test(wrong_type_and_bad_values),
-		cmocka_unit_test(env_overrides_file),
+	    cmocka_unit_test(defaults_and_values),
+	    cmocka_unit_test(unknown_key_names_file_line_key),
+	    cmocka_unit_test(wrong_type_and_bad_values),
+	    cmocka_unit_test(env_overrides_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -171,10 +171,10 @@ static int cleanup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(sparse_and_filled_from_staging),
-		cmocka_unit_test(grows_and_refuses_to_shrink),
-		cmocka_unit_test(grows_a_hundredfold_without_reserved_descriptors),
-		cmocka_unit_test(staged_files_belong_to_root_when_made_by_a_user),
+	    cmocka_unit_test(sparse_and_filled_from_staging),
+	    cmocka_unit_test(grows_and_refuses_to_shrink),
+	    cmocka_unit_test(grows_a_hundredfold_without_reserved_descriptors),
+	    cmocka_unit_test(staged_files_belong_to_root_when_made_by_a_user),
 	};
 
 	if (!mkdtemp(dir))

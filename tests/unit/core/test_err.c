@@ -26,8 +26,8 @@ static void utf8_is_as_strict_as_jansson(void **state)
 	assert_int_equal(utf8_seq("\xc3\xa9", 2), 2);
 	assert_int_equal(utf8_seq("\xe2\x82\xac", 3), 3);
 	assert_int_equal(utf8_seq("\xf0\x9f\x98\x80", 4), 4);
-	assert_int_equal(utf8_seq("\xc3", 1), 0);             /* cut short */
-	assert_int_equal(utf8_seq("\xc0\x80", 2), 0);         /* overlong NUL */
+	assert_int_equal(utf8_seq("\xc3", 1), 0);	      /* cut short */
+	assert_int_equal(utf8_seq("\xc0\x80", 2), 0);	      /* overlong NUL */
 	assert_int_equal(utf8_seq("\xe0\x80\xaf", 3), 0);     /* overlong '/' */
 	assert_int_equal(utf8_seq("\xed\xa0\x80", 3), 0);     /* surrogate */
 	assert_int_equal(utf8_seq("\xf4\x90\x80\x80", 4), 0); /* past U+10FFFF */

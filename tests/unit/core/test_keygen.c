@@ -97,9 +97,9 @@ static int cleanup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(ssh_keygen_reads_the_private_key_and_it_matches_the_public),
-		cmocka_unit_test(two_keys_differ),
-		cmocka_unit_test(an_unwritable_place_is_an_error),
+	    cmocka_unit_test(ssh_keygen_reads_the_private_key_and_it_matches_the_public),
+	    cmocka_unit_test(two_keys_differ),
+	    cmocka_unit_test(an_unwritable_place_is_an_error),
 	};
 
 	if (!mkdtemp(dir))

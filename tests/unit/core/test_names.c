@@ -16,14 +16,19 @@ static void accepts_dns_labels(void **state)
 	assert_int_equal(name_check("calm-otter", "VM", &e), 0);
 	assert_int_equal(name_check("a", "VM", &e), 0);
 	assert_int_equal(name_check("vm2", "VM", &e), 0);
-	assert_int_equal(name_check("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-				    "VM", &e), 0); /* 63 */
+	assert_int_equal(
+	    name_check("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "VM", &e),
+	    0); /* 63 */
 }
 
 static void rejects_others(void **state)
 {
-	const char *bad[] = {"", "-a", "a-", "Calm", "a_b", "a.b", "../x", "a b", "ä",
-			     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+	const char *bad[] = {
+	    "",	    "-a",
+	    "a-",   "Calm",
+	    "a_b",  "a.b",
+	    "../x", "a b",
+	    "ä",    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
 	struct err e;
 
 	(void)state;
@@ -54,9 +59,9 @@ static void generated_names_are_valid_and_ids_hex(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(accepts_dns_labels),
-		cmocka_unit_test(rejects_others),
-		cmocka_unit_test(generated_names_are_valid_and_ids_hex),
+	    cmocka_unit_test(accepts_dns_labels),
+	    cmocka_unit_test(rejects_others),
+	    cmocka_unit_test(generated_names_are_valid_and_ids_hex),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,9 +29,9 @@ static void specs_parse_with_and_without_an_address(void **state)
 
 static void bad_specs_say_what_a_spec_is(void **state)
 {
-	static const char *const bad[] = {"", "80", ":80", "80:", "0:80", "80:0", "65536:80",
-					  "8o:80", "1.2.3:80:80", "a:b:c", "80:80:80:80", "-1:80",
-					  "::80", "999999:1"};
+	static const char *const bad[] = {
+	    "",	     "80",	    ":80",   "80:",	    "0:80",  "80:0", "65536:80",
+	    "8o:80", "1.2.3:80:80", "a:b:c", "80:80:80:80", "-1:80", "::80", "999999:1"};
 	struct port_spec p;
 	struct err e;
 
@@ -58,8 +58,8 @@ static void lists_round_trip(void **state)
 	assert_int_equal(p[1].host, 2222);
 	assert_int_equal(port_list_format(p, 2, out, sizeof(out), &e), 0);
 	assert_string_equal(out, "127.0.0.1:8080:80,0.0.0.0:2222:22");
-	assert_int_equal(port_list_format(p, 2, out, 20, &e), -1); /* does not fit */
-	assert_int_equal(port_list_parse("1:1,2:2,3:3", p, 2, &e), -1);    /* too many */
+	assert_int_equal(port_list_format(p, 2, out, 20, &e), -1);	/* does not fit */
+	assert_int_equal(port_list_parse("1:1,2:2,3:3", p, 2, &e), -1); /* too many */
 }
 
 static void clashes_follow_the_host_socket(void **state)

@@ -89,9 +89,9 @@ static void threads_do_not_mix_parses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(reads_start_time_and_figures),
-		cmocka_unit_test(odd_command_names),
-		cmocka_unit_test(threads_do_not_mix_parses),
+	    cmocka_unit_test(reads_start_time_and_figures),
+	    cmocka_unit_test(odd_command_names),
+	    cmocka_unit_test(threads_do_not_mix_parses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

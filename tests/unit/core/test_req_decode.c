@@ -93,8 +93,7 @@ static void publish_is_an_array_of_strings(void **state)
 	json_decref(j);
 	assert_non_null(strstr(create_error("{\"publish\": \"8080:80\"}", &e),
 			       "must be an array of strings, got a string"));
-	assert_non_null(strstr(create_error("{\"publish\": [80]}", &e),
-			       "item 0 is an integer"));
+	assert_non_null(strstr(create_error("{\"publish\": [80]}", &e), "item 0 is an integer"));
 }
 
 static void unknown_fields_are_named_with_the_accepted_ones(void **state)
@@ -216,8 +215,13 @@ static void images_need_names_and_absolute_paths(void **state)
 
 static void bodies_must_be_json_objects(void **state)
 {
-	const char *bad[] = {"{", "[1]", "\"x\"", "{\"a\": 1, \"a\": 2}", "{\"a\": \"\\u0000\"}",
-			     "{\"a\": \"caf\xc3\"}", "{\"a\": \"\x1b\"}"};
+	const char *bad[] = {"{",
+			     "[1]",
+			     "\"x\"",
+			     "{\"a\": 1, \"a\": 2}",
+			     "{\"a\": \"\\u0000\"}",
+			     "{\"a\": \"caf\xc3\"}",
+			     "{\"a\": \"\x1b\"}"};
 	json_t *j;
 	struct err e;
 

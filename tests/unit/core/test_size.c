@@ -33,10 +33,16 @@ static void rejects_bad_sizes(void **state)
 	static const struct {
 		const char *in, *why;
 	} bad[] = {
-		{"", "empty"},          {"0", "greater than zero"}, {"0G", "greater than zero"},
-		{"-1G", "positive"},    {"G", "not a number"},      {"12Q", "unknown suffix"},
-		{"1.5G", "fractions"},  {"9999999999T", "too large"},
-		{"99999999999999999999", "too large"}, {"16 G", "unknown suffix"},
+	    {"", "empty"},
+	    {"0", "greater than zero"},
+	    {"0G", "greater than zero"},
+	    {"-1G", "positive"},
+	    {"G", "not a number"},
+	    {"12Q", "unknown suffix"},
+	    {"1.5G", "fractions"},
+	    {"9999999999T", "too large"},
+	    {"99999999999999999999", "too large"},
+	    {"16 G", "unknown suffix"},
 	};
 	long long v = 42;
 	struct err e;
@@ -66,9 +72,9 @@ static void formats(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(parses_suffixes),
-		cmocka_unit_test(rejects_bad_sizes),
-		cmocka_unit_test(formats),
+	    cmocka_unit_test(parses_suffixes),
+	    cmocka_unit_test(rejects_bad_sizes),
+	    cmocka_unit_test(formats),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

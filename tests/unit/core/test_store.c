@@ -226,13 +226,13 @@ static void unknown_state_in_the_database_is_an_error(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(schema_is_versioned, setup, teardown),
-		cmocka_unit_test_setup_teardown(records_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(conflicts_are_reported, setup, teardown),
-		cmocka_unit_test_setup_teardown(full_disk_is_one_clear_error_and_changes_nothing,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(unknown_state_in_the_database_is_an_error, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(schema_is_versioned, setup, teardown),
+	    cmocka_unit_test_setup_teardown(records_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(conflicts_are_reported, setup, teardown),
+	    cmocka_unit_test_setup_teardown(full_disk_is_one_clear_error_and_changes_nothing, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(unknown_state_in_the_database_is_an_error, setup,
+					    teardown),
 	};
 
 	sqlite3_auto_extension((void (*)(void))limit_pages);

@@ -50,8 +50,9 @@ static int setup(void **state)
 	p = xasprintf("%s/memory", x->dir);
 	put(p, "0123456789abcdef", 16);
 	free(p);
-	x->id = (struct suspend_ident){"qemu", "/usr/bin/qemu 1:2 3 4.5", x->kernel, "",
-				       x->rootfs, 2, 1024, "06:00:00:00:00:01"};
+	x->id =
+	    (struct suspend_ident){"qemu", "/usr/bin/qemu 1:2 3 4.5", x->kernel, "", x->rootfs, 2,
+				   1024,   "06:00:00:00:00:01"};
 	*state = x;
 	return 0;
 }

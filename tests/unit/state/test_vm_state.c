@@ -56,24 +56,24 @@ static void table_is_exactly_the_expected_moves(void **state)
 	for (int f = 0; f < VM_STATE_COUNT; f++)
 		for (int t = 0; t < VM_STATE_COUNT; t++) {
 			if (vm_state_can(f, t) != is_allowed(f, t))
-				fail_msg("%s -> %s: table says %d", vm_state_name(f), vm_state_name(t),
-					 vm_state_can(f, t));
+				fail_msg("%s -> %s: table says %d", vm_state_name(f),
+					 vm_state_name(t), vm_state_can(f, t));
 		}
 }
 
 static void impossible_moves_are_refused(void **state)
 {
 	(void)state;
-	assert_false(vm_state_can(D, A));  /* start of a VM being deleted */
-	assert_false(vm_state_can(D, S));  /* a deleting VM never comes back */
-	assert_false(vm_state_can(C, A));  /* start before the disks exist */
-	assert_false(vm_state_can(R, D));  /* delete of a running VM: stop first */
+	assert_false(vm_state_can(D, A)); /* start of a VM being deleted */
+	assert_false(vm_state_can(D, S)); /* a deleting VM never comes back */
+	assert_false(vm_state_can(C, A)); /* start before the disks exist */
+	assert_false(vm_state_can(R, D)); /* delete of a running VM: stop first */
 	assert_false(vm_state_can(P, R));
-	assert_false(vm_state_can(S, R));  /* running only through starting */
+	assert_false(vm_state_can(S, R)); /* running only through starting */
 	assert_false(vm_state_can(S, P));
 	assert_false(vm_state_can(VM_STATE_COUNT, S));
 	assert_false(vm_state_can(S, VM_STATE_COUNT));
-	assert_false(vm_state_can((enum vm_state)-1, S));
+	assert_false(vm_state_can((enum vm_state) - 1, S));
 	assert_false(vm_state_can(Z, R)); /* a resume goes through starting */
 	assert_false(vm_state_can(U, D)); /* delete while its VMM still writes */
 	assert_false(vm_state_can(A, U)); /* suspend only a guest that is ready */
@@ -81,9 +81,8 @@ static void impossible_moves_are_refused(void **state)
 
 static void names_round_trip(void **state)
 {
-	static const char *const want[] = {"creating", "stopped", "starting",
-					   "running",  "stopping", "deleting",
-					   "suspending", "suspended"};
+	static const char *const want[] = {"creating", "stopped",  "starting",	 "running",
+					   "stopping", "deleting", "suspending", "suspended"};
 	enum vm_state s;
 
 	(void)state;
@@ -94,7 +93,7 @@ static void names_round_trip(void **state)
 		assert_int_equal(s, i);
 	}
 	assert_string_equal(vm_state_name(VM_STATE_COUNT), "unknown");
-	assert_string_equal(vm_state_name((enum vm_state)-3), "unknown");
+	assert_string_equal(vm_state_name((enum vm_state) - 3), "unknown");
 }
 
 static void unknown_names_leave_the_output_alone(void **state)
@@ -156,12 +155,12 @@ static void no_state_is_a_trap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(table_is_exactly_the_expected_moves),
-		cmocka_unit_test(impossible_moves_are_refused),
-		cmocka_unit_test(names_round_trip),
-		cmocka_unit_test(unknown_names_leave_the_output_alone),
-		cmocka_unit_test(predicates),
-		cmocka_unit_test(no_state_is_a_trap),
+	    cmocka_unit_test(table_is_exactly_the_expected_moves),
+	    cmocka_unit_test(impossible_moves_are_refused),
+	    cmocka_unit_test(names_round_trip),
+	    cmocka_unit_test(unknown_names_leave_the_output_alone),
+	    cmocka_unit_test(predicates),
+	    cmocka_unit_test(no_state_is_a_trap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

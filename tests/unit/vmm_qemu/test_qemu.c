@@ -738,8 +738,10 @@ static int fake_recv_line(int fd, char *buf, size_t len, int *got_fd)
 		} ctl;
 		char c;
 		struct iovec iov = {.iov_base = &c, .iov_len = 1};
-		struct msghdr m = {
-		    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
+		struct msghdr m = {.msg_iov = &iov,
+				   .msg_iovlen = 1,
+				   .msg_control = ctl.b,
+				   .msg_controllen = sizeof(ctl.b)};
 		struct cmsghdr *h;
 
 		if (recvmsg(fd, &m, 0) != 1)
@@ -829,10 +831,11 @@ static void *fake_mig_serve(void *arg)
 			state_fd = -1;
 		}
 		if (cmd && !strcmp(cmd, "query-migrate"))
-			sput(fd, f->fail ? "{\"return\": {\"status\": \"failed\", \"error-desc\": "
-					   "\"Unable to write to file: No space left on device\"}}\r\n"
-					 : "{\"return\": {\"status\": \"completed\", \"ram\": "
-					   "{\"transferred\": 3000}}}\r\n");
+			sput(fd, f->fail
+				     ? "{\"return\": {\"status\": \"failed\", \"error-desc\": "
+				       "\"Unable to write to file: No space left on device\"}}\r\n"
+				     : "{\"return\": {\"status\": \"completed\", \"ram\": "
+				       "{\"transferred\": 3000}}}\r\n");
 		else
 			sput(fd, "{\"return\": {}}\r\n");
 		json_decref(msg);

@@ -533,7 +533,8 @@ static void test_suspend_resume(void **state)
 	struct vmm_proc p = {0};
 	struct bundle b;
 	long long t0, suspend_ms, resume_ms, bytes = -1, resumed_at;
-	int mem = env_int("BANGER_TEST_MEM_MIB", 1024), gap = env_int("BANGER_TEST_SUSPEND_GAP_S", 3);
+	int mem = env_int("BANGER_TEST_MEM_MIB", 1024),
+	    gap = env_int("BANGER_TEST_SUSPEND_GAP_S", 3);
 	int fill = env_int("BANGER_TEST_FILL_MIB", 0), cold = env_int("BANGER_TEST_COLD", 0);
 	double lag_before, lag_after;
 	long tick, tick2;
@@ -601,7 +602,8 @@ static void test_suspend_resume(void **state)
 	fd = qmp_connect(sock, 5000, NULL, &e);
 	assert_true(fd >= 0);
 	assert_int_equal(qmp_execute(fd, "query-status", NULL, &ret, 5000, NULL, &e), 0);
-	print_message("QEMU after suspend: %s\n", json_string_value(json_object_get(ret, "status")));
+	print_message("QEMU after suspend: %s\n",
+		      json_string_value(json_object_get(ret, "status")));
 	assert_false(json_is_true(json_object_get(ret, "running")));
 	json_decref(ret);
 	close(fd);
