@@ -16,7 +16,7 @@ ASAN_BUILD ?= build-asan
 PYTEST ?= /usr/bin/python3 -m pytest
 PYTEST_ARGS ?=
 
-BINS = banger bangerd banger-tui banger-init banger-netd
+BINS = banger bangerd banger-tui banger-init banger-netd banger-sftp
 
 .PHONY: all build deps check unit unit-asan integration install runtime-bundle runtime-package \
 	rootfs demo clean format bench fuzz
@@ -73,6 +73,7 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/banger
 	install -m 0755 banger bangerd banger-tui $(DESTDIR)$(PREFIX)/bin/
 	@if [ -f banger-netd ]; then install -m 0755 banger-netd $(DESTDIR)$(PREFIX)/lib/banger/; fi
+	install -m 0755 banger-sftp $(DESTDIR)$(PREFIX)/lib/banger/
 	@if [ -d runtime ]; then cp -a runtime/. $(DESTDIR)$(PREFIX)/lib/banger/; fi
 	install -d $(DESTDIR)$(SYSTEMD_USER_DIR)
 	install -m 0644 data/systemd/bangerd.socket $(DESTDIR)$(SYSTEMD_USER_DIR)/

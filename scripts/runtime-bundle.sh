@@ -43,7 +43,7 @@ MANIFEST="$ROOT/runtime-bundle.toml"
 PACKAGES_FILE="$ROOT/packages.apt"
 KERNEL_PKG=linux-image-cloud-amd64
 # What the guest needs besides packages.apt (DESIGN "Images and the runtime bundle").
-BASE_PKGS="systemd-sysv,openssh-server,iproute2,udev,kmod,ca-certificates"
+BASE_PKGS="systemd-sysv,openssh-server,iproute2,udev,kmod,ca-certificates,sshfs"
 # Initrd modules, in the order that worked (DESIGN "Guest boot").
 INITRD_MODS="virtio virtio_ring virtio_mmio virtio_blk overlay failover net_failover virtio_net"
 # ext4 and what it needs, added when the kernel builds ext4 as a module.

@@ -31,8 +31,8 @@ struct cli_opt {
 	/* What completes its value: "@vms", "@images", "@file", "@dir", or a
 	 * space-separated word list ("auto firecracker qemu"); NULL: nothing. */
 	const char *complete;
-	/* 1: may be given several times; the values are joined with ',' (as
-	 * if given once as a comma-separated list). */
+	/* 1: may be given several times; the values are joined with '\n'
+	 * (a path may hold a comma, never a newline). */
 	int repeat;
 };
 
@@ -93,6 +93,15 @@ extern const struct cli_cmd cli_daemon_unit_cmds[]; /* daemon install|uninstall 
 extern const struct cli_cmd cli_vm_cmds[];
 extern const struct cli_cmd cli_vm_cp_cmds[];
 extern const struct cli_cmd cli_vm_port_cmds[];
+extern const struct cli_cmd cli_vm_mount_cmds[];
+
+/* Shares (cmd_vm_mount.c). specs: --mount's values, one per line, each
+ * "HOSTDIR[:GUESTPATH][:ro]", with HOSTDIR made absolute from here, appended
+ * to arr. print_mounts: `vm show`'s lines for them. warn_mounts: a line on
+ * stderr for each share of a running VM that is not mounted. */
+int cli_mount_specs(const char *specs, json_t *arr, struct err *e);
+void cli_print_mounts(json_t *vm);
+void cli_warn_mounts(json_t *vm);
 extern const struct cli_cmd cli_vm_copy_cmds[];
 extern const struct cli_cmd cli_image_cmds[];
 extern const struct cli_cmd cli_misc_cmds[];

@@ -67,6 +67,7 @@ static void print_created(json_t *vm)
 		printf("  start: banger vm start %s\n", cli_str(vm, "name"));
 	if (cli_str(vm, "last_error")[0])
 		printf("  last error: %s\n", cli_str(vm, "last_error"));
+	cli_warn_mounts(vm);
 }
 
 /* Sets body[key] from the string option name, when given. */
@@ -120,7 +121,7 @@ static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 			json_object_set_new(body, flags[i][1], json_true());
 	/* --publish A --publish B (or A,B): the daemon checks each spec. */
 	for (const char *p = pub; p && *p;) {
-		size_t n = strcspn(p, ",");
+		size_t n = strcspn(p, ",\n");
 		char *one = strndup(p, n);
 		json_t *str = json_string(one);
 
@@ -134,6 +135,13 @@ static int cmd_create(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 	}
 	if (json_array_size(publish))
 		json_object_set(body, "publish", publish);
+	if (cli_val(c, "mount")) {
+		json_t *mounts = json_array();
+
+		json_object_set_new(body, "mount", mounts);
+		if (cli_mount_specs(cli_val(c, "mount"), mounts, e) < 0)
+			goto out;
+	}
 	if (cli_stream_request(c, "/v1/vms?stream=1", body, &result, e) < 0)
 		goto out;
 	if (cli_flag(c, "json"))
@@ -278,6 +286,7 @@ static int cmd_show(struct cli *c, const struct cli_cmd *cmd, int argc, char **a
 		show_line("ports", buf_str(&pb));
 		buf_free(&pb);
 	}
+	cli_print_mounts(vm);
 	show_line("on stop",
 		  json_is_true(json_object_get(vm, "suspend_on_stop")) ? "suspend" : "shut down");
 	if (cli_int(vm, "state_bytes") > 0) {
@@ -348,6 +357,7 @@ static int each_name(struct cli *c, const struct cli_cmd *cmd, int argc, char **
 			printf("%s: %s\n", argv[i], done);
 		} else {
 			print_state_line(argv[i], vm);
+			cli_warn_mounts(vm);
 		}
 		fflush(stdout);
 		free(p);
@@ -608,6 +618,10 @@ static const struct cli_opt create_opts[] = {
      "forward host port HOST (on 127.0.0.1, or ADDR) to port GUEST of the VM while it runs;\n"
      "repeatable",
      NULL, 1},
+    {"mount", 0, "HOSTDIR[:GUESTPATH][:ro]",
+     "share a host directory with the VM, at GUESTPATH (default: the same path);\n"
+     "mounted at every boot and resume (see vm mount); repeatable",
+     "@dir", 1},
     {"suspend-on-stop", 0, NULL, "vm stop suspends this VM instead of shutting it down", NULL},
     JSON_OPT("the VM"),
     {NULL, 0, NULL, NULL, NULL},

@@ -13,10 +13,19 @@
 #include "util/size.h"
 
 /* Other command files add their table here (and its extern in cli.h). */
-const struct cli_cmd *const cli_tables[] = {cli_vm_cmds,	  cli_vm_cp_cmds, cli_vm_port_cmds,
-					    cli_vm_copy_cmds,	  cli_image_cmds, cli_daemon_cmds,
-					    cli_daemon_unit_cmds, cli_misc_cmds,  cli_doctor_cmds,
-					    cli_completion_cmds,  cli_man_cmds,	  NULL};
+const struct cli_cmd *const cli_tables[] = {cli_vm_cmds,
+					    cli_vm_cp_cmds,
+					    cli_vm_port_cmds,
+					    cli_vm_mount_cmds,
+					    cli_vm_copy_cmds,
+					    cli_image_cmds,
+					    cli_daemon_cmds,
+					    cli_daemon_unit_cmds,
+					    cli_misc_cmds,
+					    cli_doctor_cmds,
+					    cli_completion_cmds,
+					    cli_man_cmds,
+					    NULL};
 
 const struct cli_group cli_groups[] = {
     {"vm", "create, run and manage VMs"},

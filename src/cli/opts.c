@@ -91,7 +91,7 @@ static int set_val(const struct cli_cmd *cmd, struct cli_parsed *p, const struct
 
 	if (p->val[i] && o->value && o->repeat) {
 		/* Kept for the process's life, like argv (the CLI runs one command). */
-		p->val[i] = xasprintf("%s,%s", p->val[i], v);
+		p->val[i] = xasprintf("%s\n%s", p->val[i], v);
 		return 0;
 	}
 	if (p->val[i] && o->value)

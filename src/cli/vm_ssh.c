@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -64,10 +65,38 @@ static char *quote_args(int argc, char **argv)
 	return buf_steal(&b);
 }
 
+/* The guest path that matches this directory, when it is inside one of
+ * the VM's shares (the deepest): `vm ssh` from a shared project opens the
+ * guest shell there, as limactl shell does. malloc'd, or NULL. */
+static char *share_cwd(json_t *vm)
+{
+	char cwd[PATH_MAX];
+	json_t *m, *best = NULL;
+	size_t i, best_len = 0;
+
+	if (!realpath(".", cwd))
+		return NULL;
+	json_array_foreach(json_object_get(vm, "mounts"), i, m)
+	{
+		const char *host = cli_str(m, "host");
+		size_t n = strlen(host);
+
+		if (n && !strncmp(cwd, host, n) && (cwd[n] == '/' || cwd[n] == '\0' || n == 1) &&
+		    n > best_len) {
+			best = m;
+			best_len = n;
+		}
+	}
+	if (!best)
+		return NULL;
+	return xasprintf("%s%s%s", cli_str(best, "guest"), best_len == 1 && cwd[1] ? "/" : "",
+			 cwd + (best_len == 1 ? 1 : best_len));
+}
+
 int vm_ssh_exec(json_t *vm, json_t *st, int argc, char **argv, struct err *e)
 {
 	const char *addr = cli_str(vm, "address"), *name = cli_str(vm, "name");
-	char *uk, *kh, *dest, *cmdline = NULL;
+	char *uk, *kh, *dest, *cmdline = NULL, *cmd = NULL, *gcwd;
 	const char **args;
 	long long deadline;
 	int n = 0, waited = 0;
@@ -116,16 +145,33 @@ int vm_ssh_exec(json_t *vm, json_t *st, int argc, char **argv, struct err *e)
 	args[n++] = "GlobalKnownHostsFile=/dev/null";
 	args[n++] = "-o";
 	args[n++] = "LogLevel=ERROR";
+	gcwd = share_cwd(vm);
+	if (gcwd && argc == 0 && isatty(0) && isatty(1))
+		args[n++] = "-t"; /* a command line below: ask for the terminal */
 	args[n++] = dest;
-	if (argc > 0)
+	if (argc > 0 || gcwd)
 		args[n++] = "--";
 	if (argc == 1) {
 		/* One word: the guest's shell runs it as written ("ls | wc -l"). */
-		args[n++] = argv[0];
+		cmd = xstrdup(argv[0]);
 	} else if (argc > 1) {
 		/* Several words: each stays one argument, like `docker exec`;
 		 * ssh would otherwise join them and let the remote shell re-split. */
-		cmdline = quote_args(argc, argv);
+		cmd = quote_args(argc, argv);
+	}
+	if (gcwd) {
+		/* Start where this directory is in the guest; if the share is not
+		 * mounted, say so and start in root's home. */
+		char *q = quote_args(1, &gcwd);
+
+		cmdline = xasprintf("cd %s 2>/dev/null || printf 'banger: %%s is not in the guest "
+				    "(is the share mounted? banger vm show %s)\\n' %s >&2; %s",
+				    q, name, q, cmd ? cmd : "exec \"${SHELL:-/bin/sh}\" -l");
+		free(q);
+		args[n++] = cmdline;
+	} else if (cmd) {
+		cmdline = cmd;
+		cmd = NULL;
 		args[n++] = cmdline;
 	}
 	args[n] = NULL;
@@ -139,6 +185,8 @@ int vm_ssh_exec(json_t *vm, json_t *st, int argc, char **argv, struct err *e)
 	free(dest);
 	free(args);
 	free(cmdline);
+	free(cmd);
+	free(gcwd);
 	return -1;
 }
 

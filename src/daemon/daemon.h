@@ -25,6 +25,7 @@ struct workers;
 struct vm_bin_cache;
 struct vm_usage;
 struct portfwd;
+struct shares;
 
 struct daemon {
 	struct paths paths;
@@ -48,6 +49,7 @@ struct daemon {
 	struct vm_bin_cache *bins; /* VMM binaries probed once per file (vm_bin.h) */
 	struct vm_usage *usage;	   /* disk usage of each VM, kept in memory (vm.h) */
 	struct portfwd *ports;	   /* published ports' relay (portfwd.h), or NULL */
+	struct shares *shares;	   /* shared directories' sessions (shares.h), or NULL */
 	atomic_int shutting_down;  /* set once by daemon_request_shutdown, never cleared */
 	int wake_fd;		   /* eventfd written to end the main loop */
 	/* Socket activation (listen_fds.h): the API socket systemd passed, or

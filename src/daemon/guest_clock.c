@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/guest_ssh.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -86,36 +87,14 @@ static int port_open(const char *addr, long long deadline)
 int guest_clock_set(const char *addr, const char *key, const char *known_hosts, int timeout_ms,
 		    long long *skew_ms, struct err *e)
 {
-	char *idf = xasprintf("IdentityFile=%s", key);
-	char *khf = xasprintf("UserKnownHostsFile=%s", known_hosts);
-	char *dest = xasprintf("root@%s", addr);
-	const char *argv[] = {"ssh",
-			      "-o",
-			      idf,
-			      "-o",
-			      khf,
-			      "-o",
-			      "StrictHostKeyChecking=yes",
-			      "-o",
-			      "IdentitiesOnly=yes",
-			      "-o",
-			      "GlobalKnownHostsFile=/dev/null",
-			      "-o",
-			      "BatchMode=yes",
-			      "-o",
-			      "ConnectTimeout=10",
-			      "-o",
-			      "LogLevel=ERROR",
-			      dest,
-			      "--",
-			      CLOCK_SCRIPT,
-			      NULL};
+	struct guest_ssh g;
 	long long deadline = mono_ms() + timeout_ms;
 	int in[2] = {-1, -1}, out[2] = {-1, -1}, status = 0, ret = -1;
 	struct buf b = BUF_INIT;
 	pid_t pid = -1;
 
 	*skew_ms = 0;
+	guest_ssh_argv(&g, addr, key, known_hosts, NULL, CLOCK_SCRIPT);
 	if (!port_open(addr, mono_ms() + (timeout_ms < 3000 ? timeout_ms : 3000))) {
 		err_set(e, ERR_UNAVAILABLE, "nothing answers on %s port 22", addr);
 		goto out;
@@ -137,7 +116,7 @@ int guest_clock_set(const char *addr, const char *key, const char *known_hosts, 
 		if (null >= 0)
 			dup2(null, 2);
 		setsid(); /* no controlling terminal: ssh must not prompt */
-		execvp("ssh", (char *const *)argv);
+		execvp("ssh", (char *const *)g.argv);
 		_exit(127);
 	}
 	close(in[0]);
@@ -188,8 +167,6 @@ out:
 			close(out[i]);
 	}
 	buf_free(&b);
-	free(idf);
-	free(khf);
-	free(dest);
+	guest_ssh_free(&g);
 	return ret;
 }

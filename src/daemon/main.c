@@ -37,6 +37,7 @@
 #include "daemon/vm_net.h"
 #include "daemon/vm_usage.h"
 #include "daemon/portfwd.h"
+#include "daemon/shares.h"
 #include "daemon/workers.h"
 #include "image/image_tree.h"
 #include "util/buf.h"
@@ -288,8 +289,10 @@ int main(int argc, char **argv)
 		log_warn(d.log, "published ports unavailable", LF_S("error", e.msg));
 		err_clear(&e);
 	}
+	vm_mounts_start(&d, &e);
 	vm_reconcile(&d);
 	vm_ports_sync_all(&d);
+	vm_mounts_sync_all(&d);
 	mapdns_publish(&d);
 	image_tree_reconcile(d.store, d.paths.images_dir, d.log);
 	if (vm_usage_start(&d, &e) < 0)
@@ -320,6 +323,8 @@ out:
 	server_stop(srv);
 	portfwd_stop(d.ports);
 	d.ports = NULL;
+	shares_stop(d.shares);
+	d.shares = NULL;
 	sup_stop(&d);
 	events_done(&d);
 	vmnet_done(&d);

@@ -48,6 +48,7 @@ static const struct field vm_create_fields[] = {
     {"no_wait", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, no_wait)},
     {"suspend_on_stop", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, suspend_on_stop)},
     {"publish", F_STRINGS, C_NONE, 0, offsetof(struct vm_create_req, publish)},
+    {"mount", F_STRINGS, C_PATH, 0, offsetof(struct vm_create_req, mount)},
     {"autostart", F_BOOL, C_NONE, 0, offsetof(struct vm_create_req, autostart)},
     {NULL, F_STRING, C_NONE, 0, 0},
 };
@@ -70,6 +71,13 @@ static const struct field vm_set_fields[] = {
 
 static const struct field vm_port_fields[] = {
     {"spec", F_STRING, C_NONE, 1, offsetof(struct req_vm_port, spec)},
+    {NULL, F_STRING, C_NONE, 0, 0},
+};
+
+static const struct field vm_mount_fields[] = {
+    {"host", F_STRING, C_PATH, 1, offsetof(struct req_vm_mount, host)},
+    {"guest", F_STRING, C_PATH, 0, offsetof(struct req_vm_mount, guest)},
+    {"ro", F_BOOL, C_NONE, 0, offsetof(struct req_vm_mount, ro)},
     {NULL, F_STRING, C_NONE, 0, 0},
 };
 
@@ -274,13 +282,22 @@ static int store_value(const struct field *f, const json_t *v, char *out, struct
 		size_t i;
 		json_t *x;
 
+		/* C_PATH: items that start with an absolute path ("/src:/mnt:ro"). */
+		size_t max = f->check == C_PATH ? REQ_STRING_MAX : 64;
+
 		json_array_foreach(v, i, x)
 		{
-			if (!json_is_string(x) || json_string_length(x) > 64)
+			if (!json_is_string(x) || json_string_length(x) > max)
 				return err_set(e, ERR_INVALID,
-					       "field \"%s\" must be an array of short "
+					       "field \"%s\" must be an array of %s "
 					       "strings; item %zu is %s",
-					       f->name, i, type_name(x));
+					       f->name, max == 64 ? "short" : "path", i,
+					       type_name(x));
+			if (f->check == C_PATH && json_string_value(x)[0] != '/')
+				return err_set(e, ERR_INVALID,
+					       "field \"%s\": item %zu must start with an "
+					       "absolute host path",
+					       f->name, i);
 		}
 		memcpy(out + f->off, &v, sizeof(v));
 		return 0;
@@ -363,6 +380,12 @@ int req_decode_vm_port(const json_t *body, struct req_vm_port *out, struct err *
 {
 	memset(out, 0, sizeof(*out));
 	return decode(body, vm_port_fields, out, e);
+}
+
+int req_decode_vm_mount(const json_t *body, struct req_vm_mount *out, struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	return decode(body, vm_mount_fields, out, e);
 }
 
 int req_decode_vm_clone(const json_t *body, struct req_vm_clone *out, struct err *e)

@@ -36,7 +36,7 @@ int req_decode_body(const char *text, size_t len, json_t **out, struct err *e);
 int req_decode_name(const char *raw, size_t len, const char *what, char **out, struct err *e);
 
 /* POST /v1/vms: {name?, image?, vcpu?, memory_mib?, disk_size?, vmm?, nat?,
- * no_start?, no_wait?, suspend_on_stop?, publish?, autostart?};
+ * no_start?, no_wait?, suspend_on_stop?, publish?, mount?, autostart?};
  * out->suspend_on_stop is -1 when absent (the config's default); publish is
  * the body's array of strings (borrowed), NULL when absent. */
 int req_decode_vm_create(const json_t *body, struct vm_create_req *out, struct err *e);
@@ -51,6 +51,15 @@ struct req_vm_port {
 	const char *spec;
 };
 int req_decode_vm_port(const json_t *body, struct req_vm_port *out, struct err *e);
+
+/* POST /v1/vms/{name}/mounts: {host, guest?, ro?} (absolute paths; guest
+ * defaults to host). */
+struct req_vm_mount {
+	const char *host;
+	const char *guest;
+	int ro;
+};
+int req_decode_vm_mount(const json_t *body, struct req_vm_mount *out, struct err *e);
 
 /* POST /v1/vms/{name}/clone: {name} of the new VM. */
 struct req_vm_clone {

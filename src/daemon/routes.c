@@ -200,7 +200,8 @@ HANDLER(vm_port_add_h)
 
 HANDLER(vm_port_rm_h)
 {
-	const char *port = request_query(r, "port");
+	char buf[128];
+	const char *port = request_query_text(r, "port", buf, sizeof(buf));
 	struct store_vm vm;
 
 	UNUSED_ARGS;
@@ -211,6 +212,38 @@ HANDLER(vm_port_rm_h)
 		return -1;
 	}
 	if (vm_port_rm(d, r->arg, port, &vm, e) < 0)
+		return -1;
+	*out = vm_to_json(d, &vm);
+	return 0;
+}
+
+HANDLER(vm_mount_h)
+{
+	struct req_vm_mount req;
+	struct store_vm vm;
+
+	UNUSED_ARGS;
+	if (req_decode_vm_mount(r->body, &req, e) < 0 ||
+	    vm_mount_add(d, r->arg, req.host, req.guest, req.ro, &vm, e) < 0)
+		return -1;
+	*out = vm_to_json(d, &vm);
+	return 0;
+}
+
+HANDLER(vm_umount_h)
+{
+	char buf[1024];
+	const char *path = request_query_text(r, "path", buf, sizeof(buf));
+	struct store_vm vm;
+
+	UNUSED_ARGS;
+	if (req_decode_none(r->body, e) < 0)
+		return -1;
+	if (!path || !path[0]) {
+		err_set(e, ERR_INVALID, "which share? give ?path=GUESTPATH or HOSTDIR");
+		return -1;
+	}
+	if (vm_mount_rm(d, r->arg, path, &vm, e) < 0)
 		return -1;
 	*out = vm_to_json(d, &vm);
 	return 0;
@@ -414,12 +447,14 @@ const struct route routes[] = {
 	{"POST", "/v1/vms/{VM}/restart", vm_restart_h},
 	{"POST", "/v1/vms/{VM}/suspend", vm_suspend_h},
 	{"POST", "/v1/vms/{VM}/ports", vm_port_add_h},
+	{"POST", "/v1/vms/{VM}/mounts", vm_mount_h},
 	{"POST", "/v1/vms/{VM}/clone", vm_clone_h},
 	{"GET", "/v1/vms/{VM}/snapshots", vm_snapshot_list_h},
 	{"POST", "/v1/vms/{VM}/snapshots", vm_snapshot_create_h},
 	{"POST", "/v1/vms/{VM}/snapshots/restore", vm_snapshot_restore_h},
 	{"DELETE", "/v1/vms/{VM}/snapshots", vm_snapshot_delete_h},
 	{"DELETE", "/v1/vms/{VM}/ports", vm_port_rm_h},
+	{"DELETE", "/v1/vms/{VM}/mounts", vm_umount_h},
 	{"POST", "/v1/vms/{VM}/kill", vm_kill_h},
 	{"GET", "/v1/vms/{VM}/stats", vm_stats_h},
 	{"GET", "/v1/images", image_list},

@@ -48,6 +48,17 @@ const char *request_query(const struct request *r, const char *key)
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+const char *request_query_text(const struct request *r, const char *key, char *buf, size_t len)
+{
+	const char *v = request_query(r, key);
+
+	if (!v || strlen(v) >= len)
+		return NULL;
+	strcpy(buf, v);
+	MHD_http_unescape(buf);
+	return buf;
+}
+
 static int peer_allowed(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci =

@@ -32,8 +32,12 @@ struct request {
 			   * instead of filling *out (a body too big for a tree) */
 };
 
-/* Query parameter value or NULL. */
+/* Query parameter value or NULL, as sent (bangerd keeps escapes, for its
+ * {name} segments). */
 const char *request_query(const struct request *r, const char *key);
+/* The same with its %XX escapes decoded, into buf (len bytes); NULL when
+ * absent or longer than buf. */
+const char *request_query_text(const struct request *r, const char *key, char *buf, size_t len);
 
 /* A handler fills either *out (status 200/201 with JSON, stolen) or e. A
  * handler that streams returns 1 after setting up *stream (see stream.h). */

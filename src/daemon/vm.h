@@ -53,6 +53,7 @@ struct vm_create_req {
 	int no_wait;	       /* return once the VMM is up (the VM is "starting") */
 	int suspend_on_stop;   /* -1: config default */
 	const json_t *publish; /* array of "[ADDR:]HOST:GUEST" strings, or NULL */
+	const json_t *mount;   /* array of "HOSTDIR[:GUESTPATH][:ro]" strings, or NULL */
 	int autostart;
 };
 
@@ -269,6 +270,27 @@ int vm_port_add(struct daemon *d, const char *name, const char *spec, struct sto
 		struct err *e);
 int vm_port_rm(struct daemon *d, const char *name, const char *which, struct store_vm *out,
 	       struct err *e);
+
+/* Shared host directories (vm_mounts.c). join: a create request's array
+ * of "HOSTDIR[:GUESTPATH][:ro]" specs as a record list (each directory
+ * resolved and checked). sync: the VM's share sessions follow its state
+ * (mounted while it runs) and its list; called with every published
+ * change. wait: until a running VM's shares are mounted (a failure is
+ * logged, not returned: the VM runs all the same). view: adds each
+ * share's "state" and "error" to a VM's JSON view. mount_add: `vm mount`
+ * (a running VM's share must mount, or nothing is recorded); mount_rm:
+ * `vm umount NAME GUESTPATH|HOSTDIR`. */
+int vm_mounts_join(json_t *arr, char *out, size_t len, struct err *e);
+void vm_mounts_sync(struct daemon *d, const struct store_vm *vm);
+void vm_mounts_sync_all(struct daemon *d);
+/* Startup: the share sessions' manager (d->shares). */
+int vm_mounts_start(struct daemon *d, struct err *e);
+void vm_mounts_wait(struct daemon *d, const struct store_vm *vm);
+void vm_mounts_view(struct daemon *d, const struct store_vm *vm, json_t *view);
+int vm_mount_add(struct daemon *d, const char *name, const char *host, const char *guest, int ro,
+		 struct store_vm *out, struct err *e);
+int vm_mount_rm(struct daemon *d, const char *name, const char *which, struct store_vm *out,
+		struct err *e);
 
 /* The driver a VM uses. */
 const struct vmm_driver *vm_driver(const struct store_vm *vm);

@@ -10,6 +10,7 @@
 
 #include "daemon/vm.h"
 #include "daemon/vm_usage.h"
+#include "share/share_spec.h"
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/utf8.h"
@@ -161,6 +162,28 @@ static void view_text(const struct store_vm *vm, const struct vm_files *fp, cons
 	put_key(b, "mac", 0), put_str(b, vm->mac);
 	put_key(b, "memory_mib", 0), put_int(b, vm->memory_mib);
 	put_key(b, "metrics_file", 0), put_str(b, f.metrics);
+	put_key(b, "mounts", 0), buf_putc(b, '[');
+	for (const char *p = vm->mounts; *p;) {
+		size_t n = strcspn(p, "\n");
+		const char *t1 = memchr(p, '\t', n),
+			   *t2 = t1 ? memchr(t1 + 1, '\t', n - (size_t)(t1 + 1 - p)) : NULL;
+
+		if (t1 && t2) {
+			char host[SHARE_PATH_MAX], guest[SHARE_PATH_MAX];
+
+			snprintf(host, sizeof(host), "%.*s", (int)(t2 - t1 - 1), t1 + 1);
+			snprintf(guest, sizeof(guest), "%.*s", (int)(p + n - t2 - 1), t2 + 1);
+			if (b->data[b->len - 1] != '[')
+				buf_putc(b, ',');
+			buf_puts(b, "{\"guest\":"), put_str(b, guest);
+			buf_puts(b, ",\"host\":"), put_str(b, host);
+			buf_puts(b, p[1] == 'o' ? ",\"ro\":true}" : ",\"ro\":false}");
+		}
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+	buf_putc(b, ']');
 	put_key(b, "name", 0), put_str(b, vm->name);
 	put_key(b, "nat", 0), buf_puts(b, vm->nat ? "true" : "false");
 	put_disk(b, "overlay", f.overlay, u->ov_apparent, u->ov_allocated);
@@ -218,14 +241,17 @@ json_t *vm_to_json(struct daemon *d, const struct store_vm *rec)
 	struct store_vm view = *rec;
 	struct store_image img;
 	struct vm_disk_usage u;
+	json_t *o;
 
 	pthread_mutex_lock(&d->lock);
 	vm_view_locked(d, &view);
 	pthread_mutex_unlock(&d->lock);
 	vm_usage_measure(d, &view, &u);
-	return view_json(d, &view,
-			 store_image_get(d->store, view.image_id, &img, NULL) == 0 ? img.name : "",
-			 &u);
+	o = view_json(d, &view,
+		      store_image_get(d->store, view.image_id, &img, NULL) == 0 ? img.name : "",
+		      &u);
+	vm_mounts_view(d, &view, o);
+	return o;
 }
 
 static const char *image_name(const struct store_image *imgs, size_t n, const char *id)

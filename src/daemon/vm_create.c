@@ -91,6 +91,9 @@ static int validate(struct daemon *d, const struct vm_create_req *req, struct st
 	if (req->publish &&
 	    vm_ports_join((json_t *)req->publish, vm->ports, sizeof(vm->ports), e) < 0)
 		return err_wrap(e, "--publish");
+	if (req->mount &&
+	    vm_mounts_join((json_t *)req->mount, vm->mounts, sizeof(vm->mounts), e) < 0)
+		return err_wrap(e, "--mount");
 	vm->suspend_on_stop =
 	    req->suspend_on_stop >= 0 ? req->suspend_on_stop : (int)d->cfg.suspend_on_stop;
 	vm->autostart = req->autostart ? 1 : 0;

@@ -248,6 +248,8 @@ int vm_start(struct daemon *d, const char *name, int no_wait, struct store_vm *o
 	}
 	if (boot(d, out, e) < 0 || vm_boot_follow(d, out, no_wait, deadline, e) < 0)
 		return err_wrap(e, "vm start %s", out->name);
+	if (!no_wait)
+		vm_mounts_wait(d, out);
 	return 0;
 }
 

@@ -259,6 +259,7 @@ void vm_update_publish(struct daemon *d, int rc, const struct store_vm *vm)
 	pthread_mutex_unlock(&d->lock);
 	events_vm(d, type, &now);
 	vm_ports_sync(d, &now); /* in event order: forwards open and close as the state goes */
+	vm_mounts_sync(d, &now);
 	pthread_mutex_unlock(&d->publish_lock);
 }
 

@@ -15,8 +15,9 @@
 #include "util/spawn.h"
 
 /* What every guest needs: init, sshd, networkd (part of systemd), device
- * events, ip, modprobe, TLS roots. */
-#define GUEST_PKGS "systemd-sysv,openssh-server,udev,iproute2,kmod,ca-certificates"
+ * events, ip, modprobe, TLS roots, and sshfs for shared directories
+ * (vm mount: the host serves the share over the VM's SSH connection). */
+#define GUEST_PKGS "systemd-sysv,openssh-server,udev,iproute2,kmod,ca-certificates,sshfs"
 #define DEFAULT_SUITE "bookworm"
 #define MIN_SIZE (64LL << 20)
 

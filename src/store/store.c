@@ -45,6 +45,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE vms ADD COLUMN ports TEXT NOT NULL DEFAULT '';",
 	/* 5: started by bangerd when it starts (issue 14). */
 	"ALTER TABLE vms ADD COLUMN autostart INTEGER NOT NULL DEFAULT 0;",
+	/* 6: shared host directories (issue 12). */
+	"ALTER TABLE vms ADD COLUMN mounts TEXT NOT NULL DEFAULT '';",
 };
 /* clang-format on */
 
@@ -200,7 +202,7 @@ static const struct column vm_cols[] = {
 	VT(mac),        VT(vmm),        VT(accel),     VI(pid),       VI(pid_start),
 	VI(created_at), VI(started_at), VT(last_error), VT(last_exit),
 	VI(ready_ms),   VI(guest_ready_ms), VB(suspend_on_stop), VI(state_bytes),
-	VT(resume_note), VT(ports),     VB(autostart),
+	VT(resume_note), VT(ports),     VB(autostart), VT(mounts),
 };
 
 static const struct column image_cols[] = {

@@ -51,6 +51,8 @@ struct store_vm {
 	/* Published ports, "127.0.0.1:8080:80,..." (daemon/port_spec.h). */
 	char ports[512];
 	int autostart; /* bangerd starts it when bangerd starts (vm_autostart) */
+	/* Shared host directories, "rw\tHOST\tGUEST" lines (share/share_spec.h). */
+	char mounts[2048];
 };
 
 struct store_image {

@@ -160,7 +160,8 @@ class Env:
         written under self.sanitizer_logs. False when that build is missing."""
         bins = {"banger": ASAN_DIR / "src" / "cli" / "banger",
                 "bangerd": ASAN_DIR / "src" / "daemon" / "bangerd",
-                "banger-netd": ASAN_DIR / "src" / "net" / "banger-netd"}
+                "banger-netd": ASAN_DIR / "src" / "net" / "banger-netd",
+                "banger-sftp": ASAN_DIR / "src" / "share" / "banger-sftp"}
         if not all(b.exists() for b in bins.values()):
             return False
         d = self.root / "asan-bin"
@@ -234,16 +235,16 @@ class Env:
         return kernel, rootfs, initrd
 
     # -- running things ------------------------------------------------
-    def cmd(self, argv, timeout=120, input=None, check=False):
+    def cmd(self, argv, timeout=120, input=None, check=False, cwd=None):
         full = ["ip", "netns", "exec", self.netns] + [str(a) for a in argv]
         r = subprocess.run(full, env=self.env, capture_output=True, text=True,
-                           timeout=timeout, input=input)
+                           timeout=timeout, input=input, cwd=cwd)
         if check and r.returncode != 0:
             raise AssertionError(f"{argv} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
         return r
 
-    def banger(self, *args, timeout=120, check=False):
-        return self.cmd([self.banger_bin, *args], timeout=timeout, check=check)
+    def banger(self, *args, timeout=120, check=False, cwd=None):
+        return self.cmd([self.banger_bin, *args], timeout=timeout, check=check, cwd=cwd)
 
     def bjson(self, *args):
         r = self.banger(*args, "--json", check=True)

@@ -477,7 +477,7 @@ def test_build_requests_are_valgrind_clean(bundle_env, tmp_path):
 
 # -- building on a base rootfs -------------------------------------------------
 
-GUEST_PKGS = ["systemd-sysv", "openssh-server", "udev", "iproute2", "kmod", "ca-certificates"]
+GUEST_PKGS = ["systemd-sysv", "openssh-server", "udev", "iproute2", "kmod", "ca-certificates", "sshfs"]
 
 
 def make_base(path, packages):
