@@ -102,8 +102,9 @@ static int cmd_mount(struct cli *c, const struct cli_cmd *cmd, int argc, char **
 	int ret = -1;
 
 	if (argc < 3 || argc > 4)
-		return cli_usage_error(cmd, e, "give the VM's name, a host directory and, "
-					       "optionally, the guest path");
+		return cli_usage_error(cmd, e,
+				       "give the VM's name, a host directory and, "
+				       "optionally, the guest path");
 	if (host_abs(argv[2], host, sizeof(host), e) < 0)
 		return err_wrap(e, "vm mount %s", argv[1]);
 	if (argc == 4 && share_guest_path_check(argv[3], e) < 0)
@@ -146,11 +147,12 @@ static int cmd_umount(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 	int ret = -1;
 
 	if (argc != 3)
-		return cli_usage_error(cmd, e, "give the VM's name and the share's guest path or "
-					       "host directory");
+		return cli_usage_error(cmd, e,
+				       "give the VM's name and the share's guest path or "
+				       "host directory");
 	/* A host directory may be given as it is typed here ("."). */
 	which = argv[2][0] != '/' && host_abs(argv[2], host, sizeof(host), &ignore) == 0 ? host
-											  : argv[2];
+											 : argv[2];
 	if (!(cl = cli_client(c, e)))
 		return -1;
 	esc = client_escape(which);

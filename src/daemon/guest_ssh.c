@@ -8,13 +8,16 @@
 
 #include "util/buf.h"
 
-void guest_ssh_argv(struct guest_ssh *g, const char *addr, const char *key,
-		    const char *known_hosts, const char *const *extra, const char *script)
+void guest_ssh_argv(struct guest_ssh *g, const char *addr, const char *key, const char *known_hosts,
+		    const char *const *extra, const char *script)
 {
 	static const char *const fixed[] = {
-	    "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes",
-	    "-o", "GlobalKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-	    "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
+	    "-o", "StrictHostKeyChecking=yes",
+	    "-o", "IdentitiesOnly=yes",
+	    "-o", "GlobalKnownHostsFile=/dev/null",
+	    "-o", "BatchMode=yes",
+	    "-o", "ConnectTimeout=10",
+	    "-o", "LogLevel=ERROR",
 	};
 	int n = 0;
 

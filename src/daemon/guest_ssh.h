@@ -15,8 +15,8 @@ struct guest_ssh {
 /* argv: ssh OPTIONS root@addr -- script. extra (NULL-terminated, or NULL)
  * are more ssh options placed before the destination. Free with
  * guest_ssh_free. */
-void guest_ssh_argv(struct guest_ssh *g, const char *addr, const char *key,
-		    const char *known_hosts, const char *const *extra, const char *script);
+void guest_ssh_argv(struct guest_ssh *g, const char *addr, const char *key, const char *known_hosts,
+		    const char *const *extra, const char *script);
 void guest_ssh_free(struct guest_ssh *g);
 
 /* Appends s to out (len bytes) as one word for the guest's /bin/sh, in

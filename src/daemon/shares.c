@@ -16,6 +16,7 @@
 #include "daemon/guest_ssh.h"
 #include "share/share_jail.h"
 #include "util/buf.h"
+#include "util/proc.h"
 
 #define SCRIPT_MAX 4096
 #define RETRY_MAX_MS 30000
@@ -23,6 +24,8 @@
  * before it gives up. */
 #define MOUNTED_LINE "banger-share: mounted"
 #define ERROR_PREFIX "banger-share: error: "
+/* Marks a session's processes: SHARE_TAG followed by its log's path. */
+#define SHARE_TAG "banger-share="
 
 struct session {
 	struct shares *sh;
@@ -65,12 +68,12 @@ int shares_guest_script(const struct share_spec *spec, int mount, char *out, siz
 
 	if (guest_sh_quote(spec->guest, p, sizeof(p)) < 0)
 		return -1;
-	/* The mount point's file system type, to tell our sshfs from
-	 * anything else mounted there. */
+		/* The mount point's file system type, to tell our sshfs from
+		 * anything else mounted there. */
 #define FSTYPE "\"$(findmnt -n -o FSTYPE --mountpoint \"$p\" 2>/dev/null)\""
 	if (!mount) {
-		n = snprintf(out, len, "p=%s; [ " FSTYPE " = fuse.sshfs ] && umount -l \"$p\"; exit 0",
-			     p);
+		n = snprintf(out, len,
+			     "p=%s; [ " FSTYPE " = fuse.sshfs ] && umount -l \"$p\"; exit 0", p);
 		return n < 0 || (size_t)n >= len ? -1 : 0;
 	}
 	/* sshfs reads the SFTP stream on the script's stdin and writes it on
@@ -86,7 +89,8 @@ int shares_guest_script(const struct share_spec *spec, int mount, char *out, siz
 	    "image banger built)' >&2; exit 97; }\n"
 	    "[ -e /dev/fuse ] || modprobe fuse 2>/dev/null\n"
 	    "[ " FSTYPE " = fuse.sshfs ] && umount -l \"$p\"\n"
-	    "mkdir -p \"$p\" || { echo \"" ERROR_PREFIX "cannot make $p in the guest\" >&2; exit 98; }\n"
+	    "mkdir -p \"$p\" || { echo \"" ERROR_PREFIX
+	    "cannot make $p in the guest\" >&2; exit 98; }\n"
 	    "sshfs -o slave,idmap=user,allow_other,noatime,dcache_timeout=2%s :%s \"$p\" <&0 &\n"
 	    "s=$!\n"
 	    "until [ " FSTYPE " = fuse.sshfs ]; do\n"
@@ -115,7 +119,8 @@ static void log_line(int fd, const char *who, const char *line)
 	gmtime_r(&now, &tm);
 	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	n = snprintf(buf, sizeof(buf), "%s %s: %s\n", t, who, line);
-	if (n > 0 && write(fd, buf, (size_t)(n < (int)sizeof(buf) ? n : (int)sizeof(buf) - 1)) < 0) {
+	if (n > 0 &&
+	    write(fd, buf, (size_t)(n < (int)sizeof(buf) ? n : (int)sizeof(buf) - 1)) < 0) {
 		/* the log is best effort */
 	}
 }
@@ -148,16 +153,26 @@ static void run_once(struct session *s)
 {
 	struct shares *sh = s->sh;
 	char script[SCRIPT_MAX], last[512] = "";
-	static const char *const extra[] = {"-T", "-o", "ServerAliveInterval=15", "-o",
-					    "ServerAliveCountMax=4", NULL};
-	const char *sftp_argv[] = {sh->helper, s->spec.ro ? "--ro" : s->spec.host,
-				   s->spec.ro ? s->spec.host : NULL, NULL};
+	static const char *const extra[] = {
+	    "-T", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4", NULL};
+	char tag[700];
+	const char *sftp_argv[] = {sh->helper,
+				   "--tag",
+				   tag,
+				   s->spec.ro ? "--ro" : s->spec.host,
+				   s->spec.ro ? s->spec.host : NULL,
+				   NULL};
 	struct guest_ssh g;
-	int sp[2] = {-1, -1}, errp[2] = {-1, -1}, logfd, status = 0, mounted = 0;
+	int sp[2] = {-1, -1}, errp[2] = {-1, -1}, logfd, status = 0, mounted = 0, n;
 	pid_t sftp = -1, ssh = -1;
 	struct buf b = BUF_INIT;
 
-	if (shares_guest_script(&s->spec, 1, script, sizeof(script)) < 0) {
+	/* Both processes carry the tag in their argv, so that a daemon that
+	 * starts after a crash finds and ends them (shares_kill_leftovers). */
+	snprintf(tag, sizeof(tag), SHARE_TAG "%s", s->log_path);
+	n = snprintf(script, sizeof(script), "# %s\n", tag);
+	if (n < 0 || (size_t)n >= sizeof(script) ||
+	    shares_guest_script(&s->spec, 1, script + n, sizeof(script) - (size_t)n) < 0) {
 		set_state(s, SHARE_DOWN, "the guest path is too long");
 		return;
 	}
@@ -462,8 +477,27 @@ int shares_wait(struct shares *sh, const char *vm_id, long long deadline, struct
 	return ret;
 }
 
-enum share_state shares_status(struct shares *sh, const char *vm_id,
-			       const struct share_spec *spec, char *error, size_t len)
+static void leftover_seen(pid_t pid, const char *hit, void *ctx)
+{
+	int *n = ctx;
+
+	(void)hit;
+	if (kill(pid, SIGTERM) == 0)
+		(*n)++;
+}
+
+int shares_kill_leftovers(const char *log_prefix)
+{
+	char *needle = xasprintf(SHARE_TAG "%s", log_prefix);
+	int n = 0;
+
+	proc_each_with_arg(needle, leftover_seen, &n);
+	free(needle);
+	return n;
+}
+
+enum share_state shares_status(struct shares *sh, const char *vm_id, const struct share_spec *spec,
+			       char *error, size_t len)
 {
 	enum share_state st = SHARE_DOWN;
 

@@ -39,8 +39,13 @@ int shares_wait(struct shares *sh, const char *vm_id, long long deadline, struct
 
 /* The state of vm_id's session for spec, and its last error ("" if none);
  * SHARE_DOWN with "" when there is no session (the VM is not running). */
-enum share_state shares_status(struct shares *sh, const char *vm_id,
-			       const struct share_spec *spec, char *error, size_t len);
+/* Ends the session processes a daemon before this one left running (it
+ * was killed): those whose share log is under log_prefix (the state
+ * directory). Returns how many were signalled. */
+int shares_kill_leftovers(const char *log_prefix);
+
+enum share_state shares_status(struct shares *sh, const char *vm_id, const struct share_spec *spec,
+			       char *error, size_t len);
 const char *share_state_name(enum share_state s);
 
 /* The guest side of a share, as a /bin/sh script run over ssh (exposed for

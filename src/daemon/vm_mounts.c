@@ -152,7 +152,8 @@ void vm_mounts_view(struct daemon *d, const struct store_vm *vm, json_t *view)
 		char error[512];
 		enum share_state st;
 
-		snprintf(s.host, sizeof(s.host), "%s", json_string_value(json_object_get(m, "host")));
+		snprintf(s.host, sizeof(s.host), "%s",
+			 json_string_value(json_object_get(m, "host")));
 		snprintf(s.guest, sizeof(s.guest), "%s",
 			 json_string_value(json_object_get(m, "guest")));
 		s.ro = json_is_true(json_object_get(m, "ro"));
@@ -248,8 +249,8 @@ int vm_mount_add(struct daemon *d, const char *name, const char *host, const cha
 
 		undo.which = c.spec.guest;
 		if (vm_update(d, out->id, mount_edit, &undo, out, &e2) < 0)
-			log_error(d->log, "could not take back a failed share", LF_S("vm", out->name),
-				  LF_S("error", e2.msg));
+			log_error(d->log, "could not take back a failed share",
+				  LF_S("vm", out->name), LF_S("error", e2.msg));
 	}
 	return err_wrap(e, "vm mount %s", name);
 }
@@ -289,6 +290,15 @@ int vm_mounts_start(struct daemon *d, struct err *e)
 		/* Installed layout: PREFIX/bin/bangerd, PREFIX/lib/banger/banger-sftp. */
 		free(helper);
 		helper = xasprintf("%s/../lib/banger/banger-sftp", d->exe_dir);
+	}
+	{
+		char *prefix = xasprintf("%s/", d->paths.state_dir);
+		int n = shares_kill_leftovers(prefix);
+
+		if (n > 0)
+			log_info(d->log, "ended share processes a previous daemon left",
+				 LF_I("count", n));
+		free(prefix);
 	}
 	ret = shares_start(&d->shares, d->log, helper, key, kh, e);
 	free(helper);

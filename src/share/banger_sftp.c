@@ -3,7 +3,10 @@
  * (share/share_jail.h). bangerd connects it to `sshfs -o slave` in a guest
  * through the VM's SSH connection.
  *
- *   banger-sftp [--ro] HOSTDIR
+ *   banger-sftp [--tag TEXT] [--ro] HOSTDIR
+ *
+ * --tag is not used: it names the session in ps (and for bangerd, which
+ * ends the sessions a crashed daemon left).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +20,15 @@ int main(int argc, char **argv)
 	int ro = 0, i = 1;
 
 	err_clear(&e);
+	if (i + 1 < argc && !strcmp(argv[i], "--tag"))
+		i += 2;
 	if (i < argc && !strcmp(argv[i], "--ro")) {
 		ro = 1;
 		i++;
 	}
 	if (i != argc - 1 || argv[i][0] != '/') {
-		fprintf(stderr, "usage: banger-sftp [--ro] HOSTDIR (an absolute path)\n");
+		fprintf(stderr,
+			"usage: banger-sftp [--tag TEXT] [--ro] HOSTDIR (an absolute path)\n");
 		return 2;
 	}
 	share_jail_exec(argv[i], ro, getenv("BANGER_SFTP_SERVER"), &e);

@@ -23,8 +23,14 @@
 /* Where glibc's loader looks when there is no ld.so.cache (the jail has
  * none): Debian's multiarch directories, then the classic ones. */
 static const char *const lib_dirs[] = {
-    "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
-    "/usr/lib/aarch64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib",
+    "/lib/x86_64-linux-gnu",
+    "/usr/lib/x86_64-linux-gnu",
+    "/lib/aarch64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+    "/lib64",
+    "/usr/lib64",
+    "/lib",
+    "/usr/lib",
 };
 
 struct elf_info {
@@ -358,7 +364,8 @@ int share_jail_exec(const char *dir, int ro, const char *server, struct err *e)
 	/* sftp-server looks its user up; the jail knows only that one. */
 	snprintf(passwd, sizeof(passwd), "share:x:%u:%u:banger share:%s:/nonexistent\n",
 		 (unsigned)uid, (unsigned)gid, SHARE_JAIL_DIR);
-	if (make_target("/tmp/etc/passwd", 0, e) < 0 || write_file("/tmp/etc/passwd", passwd, e) < 0)
+	if (make_target("/tmp/etc/passwd", 0, e) < 0 ||
+	    write_file("/tmp/etc/passwd", passwd, e) < 0)
 		return -1;
 	snprintf(passwd, sizeof(passwd), "share:x:%u:\n", (unsigned)gid);
 	if (write_file("/tmp/etc/group", passwd, e) < 0 ||
@@ -377,7 +384,7 @@ int share_jail_exec(const char *dir, int ro, const char *server, struct err *e)
 	if (drop_privileges(uid, gid, e) < 0)
 		return -1;
 	{
-		const char *argv[] = {"sftp-server", "-e", "-l", "INFO", "-d", SHARE_JAIL_DIR,
+		const char *argv[] = {"sftp-server",	"-e", "-l", "INFO", "-d", SHARE_JAIL_DIR,
 				      ro ? "-R" : NULL, NULL};
 
 		execv(server, (char *const *)argv);

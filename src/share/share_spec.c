@@ -7,7 +7,7 @@
 /* Top-level directories of a Debian system that a share must not hide. */
 static const char *const system_dirs[] = {
     "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc",
-    "/run", "/sbin", "/sys", "/tmp", "/usr", "/var",  "/root", "/home",
+    "/run", "/sbin", "/sys", "/tmp", "/usr", "/var",   "/root",	 "/home",
 };
 /* Trees whose contents belong to the kernel or to systemd. */
 static const char *const system_trees[] = {"/proc/", "/sys/", "/dev/", "/run/", "/boot/"};
@@ -149,8 +149,7 @@ int share_list_parse(const char *list, struct share_spec *out, int max, struct e
 	return n;
 }
 
-int share_list_format(const struct share_spec *specs, int n, char *out, size_t len,
-		      struct err *e)
+int share_list_format(const struct share_spec *specs, int n, char *out, size_t len, struct err *e)
 {
 	size_t off = 0;
 

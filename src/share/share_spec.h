@@ -38,8 +38,7 @@ int share_host_path_check(const char *path, struct err *e);
 /* The record list (see above): parse gives the count or -1 (e may be NULL);
  * format writes specs into out. */
 int share_list_parse(const char *list, struct share_spec *out, int max, struct err *e);
-int share_list_format(const struct share_spec *specs, int n, char *out, size_t len,
-		      struct err *e);
+int share_list_format(const struct share_spec *specs, int n, char *out, size_t len, struct err *e);
 
 /* Index in specs of the share whose guest path or host directory is
  * which, or -1. */

@@ -6,6 +6,8 @@ from inside the share starting at the matching guest path, the shares back
 after stop/start and after suspend/resume, and `vm mount`/`vm umount` on
 the running VM with its errors. One boot, one restart, one resume."""
 import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -14,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from conftest import netns  # noqa: E402,F401
+from conftest import alive, netns  # noqa: E402,F401
 from test_e2e_qemu import RUNTIME, qenv, ssh  # noqa: E402,F401
 
 pytestmark = pytest.mark.skipif(
@@ -36,6 +38,11 @@ def eventually(fn, what, timeout=15):
         if time.monotonic() > end:
             pytest.fail(f"{what}: not within {timeout} s")
         time.sleep(0.5)
+
+
+def share_pids(tag):
+    r = subprocess.run(["pgrep", "-f", tag], capture_output=True, text=True)
+    return sorted(int(p) for p in r.stdout.split())
 
 
 def mounts(env):
@@ -131,6 +138,23 @@ def test_shares_both_ways_ro_escapes_cwd_restart_resume(qenv, tmp_path):
     env.banger("vm", "start", NAME, check=True, timeout=300)
     eventually(lambda: mounts(env)[g]["state"] == "mounted", "the share after resume", 60)
     assert ssh(env, NAME, "cat", f"{g}/while-suspended.txt") == "written while suspended"
+    n = ssh(env, NAME, "sh", "-c", f"findmnt -rn -o TARGET | grep -cx '{g}'", check=False)
+    assert n == "1", n
+
+    # The daemon killed -9: its share processes live on (and so does the
+    # guest's mount); the next daemon ends them and mounts afresh.
+    tag = f"banger-share={env.state}/"
+    old = share_pids(tag)
+    assert len(old) == 4, old  # ssh and banger-sftp for each of the two shares
+    os.kill(env.daemon_pid(), signal.SIGKILL)
+    env.wait_for(lambda: env.daemon_pid() is None or not alive(env.daemon_pid()), timeout=30,
+                 what="the daemon to die")
+    assert set(share_pids(tag)) == set(old)
+    env.banger("vm", "list", check=True)  # starts the daemon
+    eventually(lambda: all(x["state"] == "mounted" for x in mounts(env).values()),
+               "the shares after a daemon restart", 60)
+    assert not set(old) & set(share_pids(tag)) and len(share_pids(tag)) == 4
+    assert ssh(env, NAME, "cat", f"{g}/hello.txt") == "edited on the host"
     n = ssh(env, NAME, "sh", "-c", f"findmnt -rn -o TARGET | grep -cx '{g}'", check=False)
     assert n == "1", n
 

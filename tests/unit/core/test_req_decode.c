@@ -104,7 +104,7 @@ static void unknown_fields_are_named_with_the_accepted_ones(void **state)
 	assert_string_equal(create_error("{\"memory\": 512}", &e),
 			    "unknown field \"memory\" in the request body; accepted: name, image, "
 			    "vcpu, memory_mib, disk_size, vmm, nat, no_start, no_wait, "
-			    "suspend_on_stop, publish, autostart");
+			    "suspend_on_stop, publish, mount, autostart");
 	{
 		json_t *j = body("{\"force\": true}");
 

@@ -65,9 +65,9 @@ static void test_guest_paths(void **state)
 	assert_int_equal(share_guest_path_check("/root/project", &e), 0);
 	assert_int_equal(share_guest_path_check("/home/u/proj", &e), 0);
 	assert_int_equal(share_guest_path_check("/tmp/x y", &e), 0);
-	const char *bad[] = {"/",	  "/root",    "/usr",	 "/proc/x", "/sys/fs",
-			     "/dev/shm",  "/run/x",   "/a/../b", "/a/./b",  "/a//b",
-			     "/a/",	  "/a\nb",    "x",	 "/boot/efi"};
+	const char *bad[] = {"/",	 "/root",  "/usr",    "/proc/x",  "/sys/fs",
+			     "/dev/shm", "/run/x", "/a/../b", "/a/./b",	  "/a//b",
+			     "/a/",	 "/a\nb",  "x",	      "/boot/efi"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (share_guest_path_check(bad[i], &e) == 0)
 			fail_msg("accepted guest path \"%s\"", bad[i]);
@@ -122,8 +122,8 @@ static void test_jail_deps(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_forms),	  cmocka_unit_test(test_parse_errors),
-	    cmocka_unit_test(test_guest_paths),	  cmocka_unit_test(test_list_roundtrip),
+	    cmocka_unit_test(test_parse_forms), cmocka_unit_test(test_parse_errors),
+	    cmocka_unit_test(test_guest_paths), cmocka_unit_test(test_list_roundtrip),
 	    cmocka_unit_test(test_jail_deps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
