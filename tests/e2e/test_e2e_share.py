@@ -45,6 +45,18 @@ def share_pids(tag):
     return sorted(int(p) for p in r.stdout.split())
 
 
+def servers(ssh_pids):
+    """The jailed sftp-server of each share session: the ssh's sibling,
+    started by the same daemon (so: the same parent) with our command line."""
+    out = []
+    for p in ssh_pids:
+        ppid = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1]
+        r = subprocess.run(["pgrep", "-P", ppid, "-f", "^sftp-server -e -l INFO -d /share"],
+                           capture_output=True, text=True)
+        out += [int(x) for x in r.stdout.split()]
+    return sorted(set(out))
+
+
 def mounts(env):
     return {m["guest"]: m for m in env.vm(NAME)["mounts"]}
 
@@ -143,17 +155,22 @@ def test_shares_both_ways_ro_escapes_cwd_restart_resume(qenv, tmp_path):
 
     # The daemon killed -9: its share processes live on (and so does the
     # guest's mount); the next daemon ends them and mounts afresh.
+    eventually(lambda: all(x["state"] == "mounted" for x in mounts(env).values()),
+               "both shares after resume", 60)
     tag = f"banger-share={env.state}/"
-    old = share_pids(tag)
-    assert len(old) == 4, old  # ssh and banger-sftp for each of the two shares
-    os.kill(env.daemon_pid(), signal.SIGKILL)
-    env.wait_for(lambda: env.daemon_pid() is None or not alive(env.daemon_pid()), timeout=30,
-                 what="the daemon to die")
-    assert set(share_pids(tag)) == set(old)
+    old = share_pids(tag)  # the ssh of each share (its jailed server is sftp-server)
+    old_servers = servers(old)
+    assert len(old) == 2 and len(old_servers) == 2, (old, old_servers)
+    pid = env.daemon_pid()
+    os.kill(pid, signal.SIGKILL)
+    env.wait_for(lambda: not alive(pid), timeout=30, what="the daemon to die")
+    assert all(alive(p) for p in old + old_servers)
     env.banger("vm", "list", check=True)  # starts the daemon
     eventually(lambda: all(x["state"] == "mounted" for x in mounts(env).values()),
                "the shares after a daemon restart", 60)
-    assert not set(old) & set(share_pids(tag)) and len(share_pids(tag)) == 4
+    eventually(lambda: not any(alive(p) for p in old + old_servers),
+               "the old daemon's share processes to end")
+    assert len(share_pids(tag)) == 2 and len(servers(share_pids(tag))) == 2
     assert ssh(env, NAME, "cat", f"{g}/hello.txt") == "edited on the host"
     n = ssh(env, NAME, "sh", "-c", f"findmnt -rn -o TARGET | grep -cx '{g}'", check=False)
     assert n == "1", n
