@@ -93,6 +93,15 @@ void cli_warn_mounts(json_t *vm)
 	}
 }
 
+/* The answer of vm mount / umount: the VM, or its shares. */
+static void print_answer(struct cli *c, json_t *vm)
+{
+	if (cli_flag(c, "json"))
+		cli_print_json(vm);
+	else
+		cli_print_mounts(vm);
+}
+
 static int cmd_mount(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, struct err *e)
 {
 	char host[SHARE_PATH_MAX];
@@ -124,10 +133,7 @@ static int cmd_mount(struct cli *c, const struct cli_cmd *cmd, int argc, char **
 	}
 	if (client_call(cl, "POST", url, body, &vm, e) < 0)
 		goto out;
-	if (cli_flag(c, "json"))
-		cli_print_json(vm);
-	else
-		cli_print_mounts(vm);
+	print_answer(c, vm);
 	ret = 0;
 out:
 	free(url);
@@ -159,10 +165,7 @@ static int cmd_umount(struct cli *c, const struct cli_cmd *cmd, int argc, char *
 	url = xasprintf("/v1/vms/%s/mounts?path=%s", argv[1], esc);
 	if (client_call(cl, "DELETE", url, NULL, &vm, e) < 0)
 		goto out;
-	if (cli_flag(c, "json"))
-		cli_print_json(vm);
-	else
-		cli_print_mounts(vm);
+	print_answer(c, vm);
 	ret = 0;
 out:
 	free(url);

@@ -165,9 +165,10 @@ int share_jail_deps(const char *path, char **paths, int max, struct err *e)
 
 /* ---- the jail ------------------------------------------------------------ */
 
-static int write_file(const char *path, const char *text, struct err *e)
+/* Writes text to path: a new file (create), or one that exists (/proc). */
+static int write_text(const char *path, const char *text, int create, struct err *e)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(path, O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0), 0644);
 	size_t len = strlen(text);
 
 	if (fd < 0 || write(fd, text, len) != (ssize_t)len) {
@@ -194,7 +195,7 @@ static int make_target(const char *path, int dir, struct err *e)
 			return err_errno(e, errno, "mkdir %s", tmp);
 		*p = '/';
 	}
-	if (dir ? mkdir(tmp, 0755) < 0 && errno != EEXIST : write_file(tmp, "", e) < 0)
+	if (dir ? mkdir(tmp, 0755) < 0 && errno != EEXIST : write_text(tmp, "", 1, e) < 0)
 		return err_errno(e, errno, "make %s", tmp);
 	return 0;
 }
@@ -236,21 +237,6 @@ static int bind_fd(int fd, const char *target, int ro, struct err *e)
 	return 0;
 }
 
-static int write_proc(const char *path, const char *text, struct err *e)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	size_t len = strlen(text);
-
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len) {
-		err_errno(e, errno, "write %s", path);
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
 /* A mount namespace we may mount in: root has one for the asking; a user
  * takes a user namespace too, mapping only itself. */
 static int enter_namespace(uid_t uid, gid_t gid, struct err *e)
@@ -269,11 +255,11 @@ static int enter_namespace(uid_t uid, gid_t gid, struct err *e)
 		return -1;
 	}
 	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-	if (write_proc("/proc/self/uid_map", map, e) < 0 ||
-	    write_proc("/proc/self/setgroups", "deny\n", e) < 0)
+	if (write_text("/proc/self/uid_map", map, 0, e) < 0 ||
+	    write_text("/proc/self/setgroups", "deny\n", 0, e) < 0)
 		return -1;
 	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
-	return write_proc("/proc/self/gid_map", map, e);
+	return write_text("/proc/self/gid_map", map, 0, e);
 }
 
 /* Root serving a directory: become its owner, with no capabilities left
@@ -365,11 +351,11 @@ int share_jail_exec(const char *dir, int ro, const char *server, struct err *e)
 	snprintf(passwd, sizeof(passwd), "share:x:%u:%u:banger share:%s:/nonexistent\n",
 		 (unsigned)uid, (unsigned)gid, SHARE_JAIL_DIR);
 	if (make_target("/tmp/etc/passwd", 0, e) < 0 ||
-	    write_file("/tmp/etc/passwd", passwd, e) < 0)
+	    write_text("/tmp/etc/passwd", passwd, 1, e) < 0)
 		return -1;
 	snprintf(passwd, sizeof(passwd), "share:x:%u:\n", (unsigned)gid);
-	if (write_file("/tmp/etc/group", passwd, e) < 0 ||
-	    write_file("/tmp/etc/nsswitch.conf", "passwd: files\ngroup: files\n", e) < 0)
+	if (write_text("/tmp/etc/group", passwd, 1, e) < 0 ||
+	    write_text("/tmp/etc/nsswitch.conf", "passwd: files\ngroup: files\n", 1, e) < 0)
 		return -1;
 	if (make_target("/tmp/.old", 1, e) < 0)
 		return -1;

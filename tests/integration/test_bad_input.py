@@ -283,7 +283,7 @@ def test_api_bad_bodies_types_and_fields(world):
                   ['field "no_wait" must be true or false, got a string'], problems)
     check_api(env, "POST", "/v1/vms", b'{"memory": 512}',
               ['unknown field "memory" in the request body; accepted: name, image, vcpu, '
-               'memory_mib, disk_size, vmm, nat, no_start, no_wait, suspend_on_stop, publish, '
+               'memory_mib, disk_size, vmm, nat, no_start, no_wait, suspend_on_stop, publish, mount, '
                'autostart'], problems)
     for i, field, value, expect in BAD_FIELDS:
         method, path, good = BODY_ROUTES[i]
