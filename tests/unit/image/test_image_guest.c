@@ -4,6 +4,7 @@
  * off, networkd installed but off), and that it is the same guest setup as
  * the runtime bundle's (scripts/runtime-bundle.sh writes the same texts).
  */
+#include <dirent.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -155,6 +156,7 @@ static void test_same_texts_as_the_bundle_script(void **state)
 					      "usr/lib/banger/banger-ready",
 					      "etc/systemd/system/ssh.service.d/banger.conf",
 					      "usr/lib/systemd/system/banger-ssh-hostkey.service"};
+	static const char *const dirs[] = {"etc/systemd/system", "etc/systemd/system-generators"};
 	char *script_path = xasprintf("%s/scripts/runtime-bundle.sh", SOURCE_ROOT), *script = NULL;
 	struct err e;
 
@@ -169,6 +171,26 @@ static void test_same_texts_as_the_bundle_script(void **state)
 			fail_msg("%s differs from its text in scripts/runtime-bundle.sh",
 				 written[i]);
 		free(text);
+	}
+	/* And the same units masked and generators off. */
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char *dir = xasprintf("%s/%s", tree, dirs[i]);
+		DIR *d = opendir(dir);
+		struct dirent *de;
+
+		assert_non_null(d);
+		while ((de = readdir(d))) {
+			char *rel = xasprintf("%s/%s", dirs[i], de->d_name);
+			const char *to = link_of(rel);
+
+			if (to && !strcmp(to, "/dev/null") && !strstr(script, de->d_name))
+				fail_msg(
+				    "%s is off in image builds, not in scripts/runtime-bundle.sh",
+				    rel);
+			free(rel);
+		}
+		closedir(d);
+		free(dir);
 	}
 	free(script);
 	free(script_path);
