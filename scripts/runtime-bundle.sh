@@ -353,7 +353,18 @@ network-online.target.wants/systemd-networkd-wait-online.service
 dbus-org.freedesktop.network1.service"
 GUEST_MASK="getty-static.service modprobe@configfs.service modprobe@dm_mod.service
 modprobe@efi_pstore.service modprobe@fuse.service modprobe@loop.service
-sys-kernel-config.mount sys-fs-fuse-connections.mount"
+sys-kernel-config.mount sys-fs-fuse-connections.mount dev-hugepages.mount
+systemd-binfmt.service proc-sys-fs-binfmt_misc.automount proc-sys-fs-binfmt_misc.mount
+systemd-sysusers.service systemd-random-seed.service"
+# Generators for what a banger VM has not (LUKS, dm-integrity/verity, GPT
+# partitions, hibernation, offline updates, EFI boot counting, SysV scripts,
+# /etc/rc.local, systemd.run=): a /dev/null link in
+# /etc/systemd/system-generators turns one off (the same list as
+# generators_off in image_guest.c).
+GUEST_GENERATORS_OFF="systemd-cryptsetup-generator systemd-integritysetup-generator
+systemd-veritysetup-generator systemd-gpt-auto-generator systemd-hibernate-resume-generator
+systemd-system-update-generator systemd-bless-boot-generator systemd-sysv-generator
+systemd-rc-local-generator systemd-run-generator"
 
 # The unit that prints banger's readiness line and its script (the same
 # text as READY_UNIT and READY_SCRIPT in src/image/image_guest.c).
@@ -417,12 +428,33 @@ After=systemd-journald.socket
 RequiresMountsFor=/root
 Conflicts=shutdown.target
 Before=shutdown.target
+# bangerd writes the VM's host key at create; banger-ssh-hostkey.service
+# makes one only when it is missing (skipped otherwise, at no cost).
+Wants=banger-ssh-hostkey.service
+After=banger-ssh-hostkey.service
 
-# bangerd writes the VM's host key at create; make one only if missing. No
-# `sshd -t` pre-check: a bad configuration fails sshd itself just the same.
+# No `sshd -t` pre-check: a bad configuration fails sshd itself just the same.
 [Service]
 ExecStartPre=
-ExecStartPre=/bin/sh -c 'test -e /etc/ssh/ssh_host_ed25519_key || ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key'
+EOF
+}
+
+# The host key unit the drop-in pulls in (HOSTKEY_UNIT in image_guest.c).
+guest_hostkey_unit() {
+	cat <<'EOF'
+# banger: makes the VM's SSH host key when there is none. bangerd writes one
+# into every VM's overlay at create, so this is skipped (no process runs).
+[Unit]
+Description=Make the SSH host key if the VM has none
+DefaultDependencies=no
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+Before=ssh.service
+Conflicts=shutdown.target
+Before=shutdown.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
 EOF
 }
 
@@ -435,7 +467,12 @@ tune_guest() {
 	for u in $GUEST_MASK; do
 		ln -sfn /dev/null "$sd/$u"
 	done
+	mkdir -p "$r/etc/systemd/system-generators"
+	for u in $GUEST_GENERATORS_OFF; do
+		ln -sfn /dev/null "$r/etc/systemd/system-generators/$u"
+	done
 	guest_ready_unit >"$r/usr/lib/systemd/system/banger-ready.service"
+	guest_hostkey_unit >"$r/usr/lib/systemd/system/banger-ssh-hostkey.service"
 	mkdir -p "$r/usr/lib/banger"
 	guest_ready_script >"$r/usr/lib/banger/banger-ready"
 	chmod 0755 "$r/usr/lib/banger/banger-ready"
@@ -457,9 +494,9 @@ customize_rootfs() {
 	rm -f "$r/var/lib/dbus/machine-id"
 	# Host keys are per VM: bangerd writes /etc/ssh/ssh_host_ed25519_key{,.pub}
 	# into the VM's overlay at create. Debian's ssh.service does not generate
-	# missing keys (only the package's postinst does), so sshd would fail its
-	# `sshd -t` pre-check without one; the drop-in below makes an ed25519 key
-	# only when none was provided, then runs the usual check.
+	# missing keys (only the package's postinst does), so sshd would fail
+	# without one; banger-ssh-hostkey.service, pulled in by the drop-in below,
+	# makes an ed25519 key only when none was provided.
 	rm -f "$r"/etc/ssh/ssh_host_*
 	mkdir -p "$r/etc/systemd/system/ssh.service.d"
 	guest_ssh_dropin >"$r/etc/systemd/system/ssh.service.d/banger.conf"

@@ -42,6 +42,7 @@ struct config {
 	char *default_disk_size;  /* work disk, e.g. "16G" */
 	char *default_overlay_size;
 	long long suspend_on_stop; /* bool: new VMs' vm stop suspends */
+	char *guest_kernel_args;   /* put on every guest's kernel command line */
 };
 
 struct paths {

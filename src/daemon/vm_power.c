@@ -100,6 +100,10 @@ void vm_vmm_config(struct daemon *d, const struct store_vm *vm, const struct sto
 	c->bin = bin;
 	c->kernel = img->kernel;
 	c->initrd = img->initrd[0] ? img->initrd : NULL;
+	/* guest_kernel_args (config), for either driver, before banger's own;
+	 * by default cryptomgr.notests (config.c). */
+	if (d->cfg.guest_kernel_args && d->cfg.guest_kernel_args[0])
+		buf_printf(args, "%s ", d->cfg.guest_kernel_args);
 	vmnet_boot_args(d, vm, args);
 	c->boot_args = buf_str(args);
 	c->drives[0] = (struct vmm_drive){"base", img->rootfs, 1, 1};

@@ -38,6 +38,17 @@ static void defaults_and_values(void **state)
 	assert_int_equal(parse(&c, "suspend_on_stop = true\n", &e), 0);
 	assert_int_equal(c.suspend_on_stop, 1);
 	config_free(&c);
+	/* The guest kernel's extra parameters: the default skips the crypto
+	 * self-tests; "" gives the kernel's own behaviour back. */
+	assert_int_equal(parse(&c, "", &e), 0);
+	assert_string_equal(c.guest_kernel_args, "cryptomgr.notests");
+	config_free(&c);
+	assert_int_equal(parse(&c, "guest_kernel_args = \"\"\n", &e), 0);
+	assert_string_equal(c.guest_kernel_args, "");
+	config_free(&c);
+	assert_int_equal(parse(&c, "guest_kernel_args = \"quiet\\nx\"\n", &e), -1);
+	assert_non_null(strstr(e.msg, "guest_kernel_args"));
+	config_free(&c);
 }
 
 static void unknown_key_names_file_line_key(void **state)

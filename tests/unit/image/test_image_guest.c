@@ -4,6 +4,7 @@
  * off, networkd installed but off), and that it is the same guest setup as
  * the runtime bundle's (scripts/runtime-bundle.sh writes the same texts).
  */
+#include <dirent.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -102,7 +103,7 @@ static void test_ready_unit_enabled_and_units_trimmed(void **state)
 {
 	struct err e;
 	struct stat st;
-	char *unit, *script, *p;
+	char *unit, *script, *p, *dropin, *hostkey;
 
 	(void)state;
 	assert_int_equal(image_guest_configure(tree, &e), 0);
@@ -122,11 +123,29 @@ static void test_ready_unit_enabled_and_units_trimmed(void **state)
 	assert_null(link_of("etc/systemd/system/multi-user.target.wants/e2scrub_reap.service"));
 	assert_string_equal(link_of("etc/systemd/system/getty-static.service"), "/dev/null");
 	assert_string_equal(link_of("etc/systemd/system/modprobe@loop.service"), "/dev/null");
+	assert_string_equal(link_of("etc/systemd/system/dev-hugepages.mount"), "/dev/null");
+	assert_string_equal(link_of("etc/systemd/system-generators/systemd-gpt-auto-generator"),
+			    "/dev/null");
+	assert_string_equal(link_of("etc/systemd/system-generators/systemd-sysv-generator"),
+			    "/dev/null");
+	/* fstab, getty and debug generators stay. */
+	assert_null(link_of("etc/systemd/system-generators/systemd-fstab-generator"));
+	assert_null(link_of("etc/systemd/system-generators/systemd-getty-generator"));
+	/* sshd waits for no shell: the host key unit is skipped when bangerd wrote one. */
+	dropin = read_rel("etc/systemd/system/ssh.service.d/banger.conf");
+	assert_non_null(dropin);
+	assert_non_null(strstr(dropin, "Wants=banger-ssh-hostkey.service"));
+	assert_null(strstr(dropin, "/bin/sh"));
+	hostkey = read_rel("usr/lib/systemd/system/banger-ssh-hostkey.service");
+	assert_non_null(hostkey);
+	assert_non_null(strstr(hostkey, "ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key"));
 	/* Idempotent: an image built from a banger base rootfs is configured again. */
 	assert_int_equal(image_guest_configure(tree, &e), 0);
 	free(p);
 	free(unit);
 	free(script);
+	free(dropin);
+	free(hostkey);
 }
 
 /* The bundle's rootfs and image build give the same guest: each text the C
@@ -135,7 +154,9 @@ static void test_same_texts_as_the_bundle_script(void **state)
 {
 	static const char *const written[] = {"usr/lib/systemd/system/banger-ready.service",
 					      "usr/lib/banger/banger-ready",
-					      "etc/systemd/system/ssh.service.d/banger.conf"};
+					      "etc/systemd/system/ssh.service.d/banger.conf",
+					      "usr/lib/systemd/system/banger-ssh-hostkey.service"};
+	static const char *const dirs[] = {"etc/systemd/system", "etc/systemd/system-generators"};
 	char *script_path = xasprintf("%s/scripts/runtime-bundle.sh", SOURCE_ROOT), *script = NULL;
 	struct err e;
 
@@ -150,6 +171,26 @@ static void test_same_texts_as_the_bundle_script(void **state)
 			fail_msg("%s differs from its text in scripts/runtime-bundle.sh",
 				 written[i]);
 		free(text);
+	}
+	/* And the same units masked and generators off. */
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char *dir = xasprintf("%s/%s", tree, dirs[i]);
+		DIR *d = opendir(dir);
+		struct dirent *de;
+
+		assert_non_null(d);
+		while ((de = readdir(d))) {
+			char *rel = xasprintf("%s/%s", dirs[i], de->d_name);
+			const char *to = link_of(rel);
+
+			if (to && !strcmp(to, "/dev/null") && !strstr(script, de->d_name))
+				fail_msg(
+				    "%s is off in image builds, not in scripts/runtime-bundle.sh",
+				    rel);
+			free(rel);
+		}
+		closedir(d);
+		free(dir);
 	}
 	free(script);
 	free(script_path);
