@@ -174,8 +174,18 @@ static int list_json(struct client *cl, struct err *e)
 
 	if (client_call_text(cl, "GET", "/v1/vms", NULL, &body, e) < 0)
 		return -1;
-	if (cli_json_member(body.data, body.len, "vms", &vms, &len) == 0 &&
-	    cli_json_indent(vms, len, &out) == 0) {
+	/* bangerd's text is {"vms":[...]} exactly: the array is taken without
+	 * a scan for the key (cli_json_indent refuses it if it is not one
+	 * value); any other shape goes the general way. */
+	while (body.len && (body.data[body.len - 1] == '\n' || body.data[body.len - 1] == ' '))
+		body.len--;
+	if (body.len > 8 && memcmp(body.data, "{\"vms\":", 7) == 0 &&
+	    body.data[body.len - 1] == '}' &&
+	    cli_json_indent(body.data + 7, body.len - 8, &out) == 0) {
+		buf_putc(&out, '\n');
+		fwrite(out.data, 1, out.len, stdout);
+	} else if (cli_json_member(body.data, body.len, "vms", &vms, &len) == 0 &&
+		   cli_json_indent(vms, len, &out) == 0) {
 		buf_putc(&out, '\n');
 		fwrite(out.data, 1, out.len, stdout);
 	} else if ((resp = json_loadb(buf_str(&body), body.len, 0, NULL))) {
