@@ -160,7 +160,7 @@ int cli_json_indent(const char *t, size_t len, struct buf *out)
 	size_t start = out->len, i = 0, from = 0;
 	int depth = 0, done = 0; /* done: the top-level value has ended */
 
-	room(out, len + len / 4);
+	buf_reserve(out, len + len / 4);
 	while (i < len) {
 		char c = t[i];
 

@@ -34,6 +34,8 @@ struct request {
 
 /* Query parameter value or NULL. */
 const char *request_query(const struct request *r, const char *key);
+/* Request header value or NULL. */
+const char *request_header(const struct request *r, const char *key);
 
 /* A handler fills either *out (status 200/201 with JSON, stolen) or e. A
  * handler that streams returns 1 after setting up *stream (see stream.h). */

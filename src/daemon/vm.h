@@ -220,8 +220,14 @@ int vm_stats(struct daemon *d, const char *name, int flush, json_t **out, struct
 json_t *vm_to_json(struct daemon *d, const struct store_vm *vm);
 /* GET /v1/vms's body, {"vms": [every VM's view, sorted by name]}, as JSON
  * text appended to out (object keys in strcmp order): disk usage as last
- * measured (vm_usage.h). Same d->lock rule. */
-int vm_list_text(struct daemon *d, struct buf *out, struct err *e);
+ * measured (vm_usage.h). Same d->lock rule. indented: the array laid out
+ * as `banger vm list --json` prints it (cli_json_indent, what jansson's
+ * JSON_INDENT(2) gives), asked for by the CLI with the request header
+ * VM_LIST_LAYOUT_HEADER: "indent", so that it prints the text as it comes
+ * (each VM's indented text is kept like its compact one). Other clients
+ * get the compact text, the same JSON. */
+#define VM_LIST_LAYOUT_HEADER "X-Banger-Layout"
+int vm_list_text(struct daemon *d, struct buf *out, int indented, struct err *e);
 /* Frees the texts vm_list_text keeps (d->views). */
 void vm_views_done(struct daemon *d);
 

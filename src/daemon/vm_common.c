@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "cli/cli_json.h"
 #include "daemon/vm.h"
 #include "daemon/vm_usage.h"
 #include "util/buf.h"
@@ -297,6 +298,8 @@ struct view_entry {
 	struct buf text;
 	size_t up_at[2];
 	long long started_at; /* > 0: running, the uptime is now - started_at */
+	struct buf itext;     /* the same indented as an element of the array, or empty */
+	size_t iup_at[2];
 };
 
 /* The entries in name order, as store_vm_each walks the VMs. d->lock. */
@@ -307,8 +310,10 @@ struct vm_views {
 
 static void views_free(struct view_entry *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		buf_free(&v[i].text);
+		buf_free(&v[i].itext);
+	}
 	free(v);
 }
 
@@ -332,17 +337,59 @@ struct list_walk {
 	struct view_entry *next;
 	size_t n, cap, shown;
 	struct files_walk files;
+	int indented;
 };
 
-static void put_entry(struct buf *out, const struct view_entry *v, long long now)
+/* The compact text of one VM (text[0, len)) indented as an element of the
+ * list's array (depth 1), into out; up_at (if not NULL) gets where its
+ * uptime's digits are. */
+static void indent_vm(const char *text, size_t len, struct buf *out, size_t up_at[2])
 {
-	if (v->started_at <= 0) {
-		buf_append(out, v->text.data, v->text.len);
+	static const char key[] = "\n    \"uptime_s\": ";
+	struct buf flat = BUF_INIT;
+	const char *k;
+
+	if (cli_json_indent(text, len, &flat) < 0) { /* never: view_text's own text */
+		buf_append(out, text, len);
 		return;
 	}
-	buf_append(out, v->text.data, v->up_at[0]);
-	put_int(out, now - v->started_at);
-	buf_append(out, v->text.data + v->up_at[1], v->text.len - v->up_at[1]);
+	for (const char *p = flat.data, *nl; *p; p = nl + 1) {
+		if (!(nl = strchr(p, '\n'))) {
+			buf_puts(out, p);
+			break;
+		}
+		buf_append(out, p, (size_t)(nl - p));
+		buf_puts(out, "\n  ");
+	}
+	buf_free(&flat);
+	/* No string holds a raw newline: the key is found only as the key. */
+	if (up_at && (k = strstr(out->data, key))) {
+		up_at[0] = (size_t)(k - out->data) + sizeof(key) - 1;
+		up_at[1] = up_at[0] + strspn(out->data + up_at[0], "-0123456789");
+	}
+}
+
+static void put_text(struct buf *out, const struct buf *t, const size_t up_at[2],
+		     long long started_at, long long now)
+{
+	if (started_at <= 0) {
+		buf_append(out, t->data, t->len);
+		return;
+	}
+	buf_append(out, t->data, up_at[0]);
+	put_int(out, now - started_at);
+	buf_append(out, t->data + up_at[1], t->len - up_at[1]);
+}
+
+static void put_entry(struct list_walk *w, struct view_entry *v)
+{
+	if (!w->indented) {
+		put_text(w->out, &v->text, v->up_at, v->started_at, w->now);
+		return;
+	}
+	if (!v->itext.len)
+		indent_vm(v->text.data, v->text.len, &v->itext, v->iup_at);
+	put_text(w->out, &v->itext, v->iup_at, v->started_at, w->now);
 }
 
 /* store_vm_each's callback, under d->lock and the store's: appends one
@@ -355,16 +402,20 @@ static void list_one(void *ctx, const struct store_vm *vm, unsigned long long ge
 	struct vm_disk_usage u;
 	const char *image = image_name(w->imgs, w->nimg, vm->image_id);
 
-	if (w->shown++)
-		buf_putc(w->out, ',');
+	buf_puts(w->out, w->shown++ ? (w->indented ? ",\n  " : ",") : (w->indented ? "\n  " : ""));
 	vm_usage_get(w->d, vm, &u);
 	if (vm_view_differs_locked(w->d, vm->id)) {
 		/* An exit the database refused: shown, not kept. */
 		struct store_vm view = *vm;
 
+		struct buf t = BUF_INIT;
+
 		vm_view_locked(w->d, &view);
 		files_next(w->d, &w->files, &view);
-		view_text(&view, &w->files.f, image, &u, w->now, w->out, NULL);
+		view_text(&view, &w->files.f, image, &u, w->now, w->indented ? &t : w->out, NULL);
+		if (w->indented)
+			indent_vm(t.data, t.len, w->out, NULL);
+		buf_free(&t);
 		return;
 	}
 	while (w->j < old->n && strcmp(old->v[w->j].name, vm->name) < 0)
@@ -380,6 +431,7 @@ static void list_one(void *ctx, const struct store_vm *vm, unsigned long long ge
 	    strcmp(cand->image, image) == 0) {
 		*v = *cand;
 		cand->text = (struct buf)BUF_INIT; /* moved */
+		cand->itext = (struct buf)BUF_INIT;
 	} else {
 		memset(v, 0, sizeof(*v));
 		snprintf(v->id, sizeof(v->id), "%s", vm->id);
@@ -392,14 +444,14 @@ static void list_one(void *ctx, const struct store_vm *vm, unsigned long long ge
 		files_next(w->d, &w->files, vm);
 		view_text(vm, &w->files.f, image, &u, w->now, &v->text, v->up_at);
 	}
-	put_entry(w->out, v, w->now);
+	put_entry(w, v);
 }
 
 /* The list: from the store's mirror (store_vm_each) and the texts kept
  * from the last list, one hold of d->lock, disk usage from memory
  * (vm_usage.h): no file read, no VM row read, and a VM's JSON is written
  * again only when something in it changed. One SELECT, of the images. */
-int vm_list_text(struct daemon *d, struct buf *out, struct err *e)
+int vm_list_text(struct daemon *d, struct buf *out, int indented, struct err *e)
 {
 	struct store_image *imgs = NULL;
 	struct vm_views none = {NULL, 0};
@@ -414,6 +466,13 @@ int vm_list_text(struct daemon *d, struct buf *out, struct err *e)
 	w.nimg = nimg;
 	w.now = (long long)time(NULL);
 	w.out = out;
+	w.indented = indented;
+	/* About the size of the last list: one allocation, its pages mapped at
+	 * once (buf_reserve). */
+	pthread_mutex_lock(&d->lock);
+	if (d->views)
+		buf_reserve(out, d->views->n * (indented ? 1500 : 1200) + 64);
+	pthread_mutex_unlock(&d->lock);
 	buf_puts(out, "{\"vms\":[");
 	pthread_mutex_lock(&d->lock);
 	w.old = d->views ? d->views : &none;
@@ -428,7 +487,7 @@ int vm_list_text(struct daemon *d, struct buf *out, struct err *e)
 		views_free(w.next, w.n);
 	}
 	pthread_mutex_unlock(&d->lock);
-	buf_puts(out, "]}");
+	buf_puts(out, indented && w.shown ? "\n]}" : "]}");
 	free(imgs);
 	return rc;
 }
