@@ -26,6 +26,7 @@ struct client {
 	char *socket;
 	char *log;
 	const char *header; /* client_header */
+	int fd;		    /* the connection client_open found the daemon on, or -1 */
 };
 
 void client_header(struct client *c, const char *line)
@@ -171,8 +172,9 @@ out:
 int client_open(const struct paths *p, int autostart, struct client **out, struct err *e)
 {
 	struct client *c;
+	int fd = dial(p->socket);
 
-	if (!client_ping(p->socket)) {
+	if (fd < 0) {
 		if (!autostart) {
 			err_set(e, ERR_UNAVAILABLE, "bangerd is not running (no answer on %s)",
 				p->socket);
@@ -185,6 +187,9 @@ int client_open(const struct paths *p, int autostart, struct client **out, struc
 	c = xcalloc(1, sizeof(*c));
 	c->socket = xstrdup(p->socket);
 	c->log = xstrdup(p->log);
+	/* The connection that answered carries the first request: one accept
+	 * (and one connection thread in bangerd) less per command. */
+	c->fd = fd;
 	*out = c;
 	return 0;
 }
@@ -193,6 +198,8 @@ void client_close(struct client *c)
 {
 	if (!c)
 		return;
+	if (c->fd >= 0)
+		close(c->fd);
 	free(c->socket);
 	free(c->log);
 	free(c);
@@ -508,7 +515,8 @@ static int perform(struct client *c, const char *method, const char *path, json_
 	buf_puts(&req, "\r\n");
 	if (text)
 		buf_puts(&req, text);
-	cn->fd = dial(c->socket);
+	cn->fd = c->fd >= 0 ? c->fd : dial(c->socket);
+	c->fd = -1;
 	if (cn->fd < 0 || send_all(cn->fd, buf_str(&req), req.len) < 0 ||
 	    read_response(cn, r) < 0) {
 		err_set(e, ERR_UNAVAILABLE, "cannot talk to bangerd on %s: %s", c->socket,

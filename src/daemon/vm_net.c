@@ -292,9 +292,9 @@ static int tap_unpark_locked(struct netstate *n, const char *tap)
 }
 
 /* The tap's delete waits for an RCU barrier (15-25 ms): on the path of
- * `vm stop` it is parked instead (net_tap_park), which takes it off the
- * bridge, down and out of the bgr* names in microseconds, and the reaper
- * deletes it. 0 when parked or absent. n->lock held. */
+ * `vm stop` it is parked instead (net_tap_park), which sets it down and
+ * takes it out of the bgr* names in a fraction of a millisecond, and the
+ * reaper deletes it. 0 when parked or absent. n->lock held. */
 static int tap_park_locked(struct netstate *n, const char *tap)
 {
 	struct err e;

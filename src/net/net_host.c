@@ -455,11 +455,12 @@ out:
 
 int net_tap_park(const struct net_conf *c, const char *tap, const char *spare, struct err *e)
 {
+	(void)c;
 	if (!if_nametoindex(tap))
 		return 1;
-	/* A tap that is no port of the bridge has nothing to undo there. */
-	if (bridge_port(c->bridge, tap, 0) < 0 && errno != EINVAL)
-		return err_errno(e, errno, "detach %s from %s", tap, c->bridge);
+	/* Down, it carries nothing: it stays a port of the bridge (taking it
+	 * off costs an RCU grace period more), and its delete or unpark deals
+	 * with that. */
 	if (link_set_up(tap, 0) < 0 || link_rename(tap, spare) < 0)
 		return err_errno(e, errno, "park tap %s as %s", tap, spare);
 	return 0;
@@ -471,7 +472,12 @@ int net_tap_unpark(const struct net_conf *c, const char *spare, const char *tap,
 		return -1;
 	if (link_rename(spare, tap) < 0)
 		return err_errno(e, errno, "rename tap %s to %s", spare, tap);
-	return tap_attach(c, tap, e);
+	/* Parked as a port of c->bridge: only set up. */
+	if (bridge_port(c->bridge, tap, 1) < 0 && errno != EBUSY)
+		return err_errno(e, errno, "attach %s to %s", tap, c->bridge);
+	if (link_set_up(tap, 1) < 0)
+		return err_errno(e, errno, "set %s up", tap);
+	return 0;
 }
 
 int net_tap_delete(const struct net_conf *c, const char *tap, struct err *e)

@@ -78,8 +78,8 @@ int net_bridge_remove(const struct net_conf *c, struct err *e);
 int net_tap_create(const struct net_conf *c, const char *tap, unsigned owner_uid, struct err *e);
 
 /* Parking, for the path of `vm stop` (a tap's delete waits for an RCU
- * barrier, 15-25 ms here): park takes the tap off the bridge, sets it down
- * and renames it `spare` (a NET_SPARE_PREFIX name), all in microseconds, so
+ * barrier, 15-25 ms here): park sets the tap down (it stays a port of the
+ * bridge) and renames it `spare` (a NET_SPARE_PREFIX name), all in microseconds, so
  * that the VM's tap is gone at once; the spare is then deleted in the
  * background or unparked (renamed to a VM's tap name, attached, set up) by
  * the next start. park returns 1 (nothing done) when there is no such tap. */
