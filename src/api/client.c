@@ -25,7 +25,14 @@
 struct client {
 	char *socket;
 	char *log;
+	const char *header; /* client_header */
+	int fd;		    /* the connection client_open found the daemon on, or -1 */
 };
+
+void client_header(struct client *c, const char *line)
+{
+	c->header = line;
+}
 
 /* A connected socket, or -1 with errno set. */
 static int dial(const char *socket_path)
@@ -165,8 +172,9 @@ out:
 int client_open(const struct paths *p, int autostart, struct client **out, struct err *e)
 {
 	struct client *c;
+	int fd = dial(p->socket);
 
-	if (!client_ping(p->socket)) {
+	if (fd < 0) {
 		if (!autostart) {
 			err_set(e, ERR_UNAVAILABLE, "bangerd is not running (no answer on %s)",
 				p->socket);
@@ -179,6 +187,9 @@ int client_open(const struct paths *p, int autostart, struct client **out, struc
 	c = xcalloc(1, sizeof(*c));
 	c->socket = xstrdup(p->socket);
 	c->log = xstrdup(p->log);
+	/* The connection that answered carries the first request: one accept
+	 * (and one connection thread in bangerd) less per command. */
+	c->fd = fd;
 	*out = c;
 	return 0;
 }
@@ -187,6 +198,8 @@ void client_close(struct client *c)
 {
 	if (!c)
 		return;
+	if (c->fd >= 0)
+		close(c->fd);
 	free(c->socket);
 	free(c->log);
 	free(c);
@@ -354,6 +367,37 @@ static int read_line(struct conn *c, char *line, size_t max)
 /* Up to want body bytes (want < 0: until the end) to on_data. */
 static int read_body(struct conn *c, struct recv *r, long long want)
 {
+	/* A body of known length that no line callback reads: straight into
+	 * the result, sized once, in as few reads as the socket allows (a list
+	 * of 1,000 VMs is 1 MB: 70 reads of 16 KiB through c->in were most of
+	 * the CLI's system time). */
+	if (want > 0 && !r->on_line) {
+		size_t have = c->len - c->off, take = (long long)have < want ? have : (size_t)want;
+		struct buf *b = &r->data;
+
+		on_data(r, c->in + c->off, take);
+		c->off += take;
+		want -= (long long)take;
+		if (want > 0)
+			buf_reserve(b, (size_t)want);
+		while (want > 0) {
+			ssize_t n = read(c->fd, b->data + b->len, (size_t)want);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				if (n == 0)
+					errno = EPIPE;
+				b->data[b->len] = '\0';
+				return -1;
+			}
+			b->len += (size_t)n;
+			want -= n;
+		}
+		if (b->data)
+			b->data[b->len] = '\0';
+		return 0;
+	}
 	while (want != 0 && !r->stop) {
 		size_t have = c->len - c->off, take;
 
@@ -463,13 +507,16 @@ static int perform(struct client *c, const char *method, const char *path, json_
 	int ret = -1;
 
 	buf_printf(&req, "%s %s HTTP/1.1\r\nHost: banger\r\nConnection: close\r\n", method, path);
+	if (c->header)
+		buf_printf(&req, "%s\r\n", c->header);
 	if (text)
 		buf_printf(&req, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
 			   strlen(text));
 	buf_puts(&req, "\r\n");
 	if (text)
 		buf_puts(&req, text);
-	cn->fd = dial(c->socket);
+	cn->fd = c->fd >= 0 ? c->fd : dial(c->socket);
+	c->fd = -1;
 	if (cn->fd < 0 || send_all(cn->fd, buf_str(&req), req.len) < 0 ||
 	    read_response(cn, r) < 0) {
 		err_set(e, ERR_UNAVAILABLE, "cannot talk to bangerd on %s: %s", c->socket,

@@ -32,6 +32,10 @@ int client_call(struct client *c, const char *method, const char *path, json_t *
 int client_call_text(struct client *c, const char *method, const char *path, json_t *body,
 		     struct buf *out, struct err *e);
 
+/* A header line ("Name: value", no CRLF) sent with every later request
+ * of c, or NULL for none; the string is borrowed. */
+void client_header(struct client *c, const char *line);
+
 /* A streaming request: on_line is called for each JSON line (return non-zero
  * to stop). */
 typedef int (*client_line_fn)(void *ctx, json_t *line);

@@ -95,68 +95,123 @@ int cli_json_member(const char *text, size_t len, const char *key, const char **
 	return -1;
 }
 
-static void newline(struct buf *out, int depth)
+/* Room for n more bytes (and the NUL) at the end of out: the writer
+ * below stores into it directly, a byte or a run at a time, where a
+ * buf_putc per byte was most of a 1 MB list's cost. */
+static void grow(struct buf *out, size_t n)
 {
-	static const char ws[] = "                                                                ";
-	size_t spaces = 2 * (size_t)depth;
+	size_t cap = out->cap ? out->cap : 256;
 
-	buf_putc(out, '\n');
-	while (spaces) {
-		size_t n = spaces < sizeof(ws) - 1 ? spaces : sizeof(ws) - 1;
+	while (cap < out->len + n + 1)
+		cap *= 2;
+	out->data = xrealloc(out->data, cap);
+	out->cap = cap;
+}
 
-		buf_append(out, ws, n);
-		spaces -= n;
+static inline char *room(struct buf *out, size_t n)
+{
+	if (out->len + n + 1 > out->cap)
+		grow(out, n);
+	return out->data + out->len;
+}
+
+static inline void put(struct buf *out, const char *s, size_t n)
+{
+	memcpy(room(out, n), s, n);
+	out->len += n;
+}
+
+/* 1 if c ends a number or literal. */
+static inline int delim(char c)
+{
+	switch (c) {
+	case ',':
+	case ':':
+	case '{':
+	case '}':
+	case '[':
+	case ']':
+	case '"':
+	case ' ':
+	case '\t':
+	case '\n':
+	case '\r':
+		return 1;
+	default:
+		return 0;
 	}
 }
 
+static void newline(struct buf *out, int depth)
+{
+	size_t spaces = 2 * (size_t)depth;
+	char *p = room(out, spaces + 1);
+
+	*p = '\n';
+	memset(p + 1, ' ', spaces);
+	out->len += spaces + 1;
+}
+
+/* Copies the input as runs: text[from, i) is copied only where layout is
+ * inserted (after a colon, around brackets, after a comma) or whitespace
+ * dropped, so a member costs two copies and a string no copy of its own. */
 int cli_json_indent(const char *t, size_t len, struct buf *out)
 {
-	size_t start = out->len, i = 0;
-	int depth = 0;
+	size_t start = out->len, i = 0, from = 0;
+	int depth = 0, done = 0; /* done: the top-level value has ended */
 
+	buf_reserve(out, len + len / 4);
 	while (i < len) {
 		char c = t[i];
 
 		if (is_ws(c)) {
-			i++;
-		} else if (c == '"') {
-			size_t end = string_end(t, len, i);
-
-			if (!end)
+			put(out, t + from, i - from);
+			from = ++i;
+			continue;
+		}
+		if (done)
+			goto bad; /* more than one value */
+		if (c == '"') {
+			if (!(i = string_end(t, len, i)))
 				goto bad;
-			buf_append(out, t + i, end - i);
-			i = end;
 		} else if (c == '{' || c == '[') {
 			size_t next = skip_ws(t, len, i + 1);
 
-			buf_putc(out, c);
 			if (next < len && t[next] == (c == '{' ? '}' : ']')) {
-				buf_putc(out, t[next]);
-				i = next + 1;
+				put(out, t + from, i + 1 - from);
+				put(out, t + next, 1);
+				from = i = next + 1;
+				done = depth == 0;
 				continue;
 			}
+			put(out, t + from, i + 1 - from);
 			newline(out, ++depth);
-			i++;
+			from = ++i;
 		} else if (c == '}' || c == ']') {
 			if (--depth < 0)
 				goto bad;
+			put(out, t + from, i - from);
 			newline(out, depth);
-			buf_putc(out, c);
-			i++;
+			from = i++; /* the bracket goes with the next run */
 		} else if (c == ',') {
-			buf_putc(out, ',');
+			put(out, t + from, i + 1 - from);
 			newline(out, depth);
-			i++;
+			from = ++i;
 		} else if (c == ':') {
-			buf_append(out, ": ", 2);
-			i++;
+			put(out, t + from, i + 1 - from);
+			put(out, " ", 1);
+			from = ++i;
 		} else {
-			buf_putc(out, c);
-			i++;
+			/* A number or literal, whole. */
+			while (++i < len && !delim(t[i]))
+				;
 		}
+		done = depth == 0;
 	}
-	if (depth != 0)
+	if (depth != 0 || !done)
 		goto bad;
+	put(out, t + from, len - from);
+	out->data[out->len] = '\0';
 	return 0;
 bad:
 	out->len = start;

@@ -24,6 +24,7 @@ struct vm_mark;
 struct workers;
 struct vm_bin_cache;
 struct vm_usage;
+struct vm_views;
 struct portfwd;
 struct shares;
 
@@ -48,6 +49,7 @@ struct daemon {
 	struct workers *workers;   /* background threads, drained at shutdown (workers.h) */
 	struct vm_bin_cache *bins; /* VMM binaries probed once per file (vm_bin.h) */
 	struct vm_usage *usage;	   /* disk usage of each VM, kept in memory (vm.h) */
+	struct vm_views *views;	   /* each VM's list text, under lock (vm_list_text) */
 	struct portfwd *ports;	   /* published ports' relay (portfwd.h), or NULL */
 	struct shares *shares;	   /* shared directories' sessions (shares.h), or NULL */
 	atomic_int shutting_down;  /* set once by daemon_request_shutdown, never cleared */

@@ -330,6 +330,7 @@ out:
 	vmnet_done(&d);
 	workers_done(&d);
 	vm_usage_done(&d);
+	vm_views_done(&d);
 	vm_bin_cache_done(&d);
 	store_close(d.store);
 	if (pidfd >= 0) {

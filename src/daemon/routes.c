@@ -48,8 +48,10 @@ HANDLER(daemon_stop)
 
 HANDLER(vm_list)
 {
+	const char *layout = request_header(r, VM_LIST_LAYOUT_HEADER);
+
 	UNUSED_ARGS;
-	return vm_list_text(d, r->text, e);
+	return vm_list_text(d, r->text, layout && strcmp(layout, "indent") == 0, e);
 }
 
 HANDLER(vm_show)

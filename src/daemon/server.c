@@ -59,6 +59,11 @@ const char *request_query_text(const struct request *r, const char *key, char *b
 	return buf;
 }
 
+const char *request_header(const struct request *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, key);
+}
+
 static int peer_allowed(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci =

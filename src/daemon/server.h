@@ -38,6 +38,8 @@ const char *request_query(const struct request *r, const char *key);
 /* The same with its %XX escapes decoded, into buf (len bytes); NULL when
  * absent or longer than buf. */
 const char *request_query_text(const struct request *r, const char *key, char *buf, size_t len);
+/* Request header value or NULL. */
+const char *request_header(const struct request *r, const char *key);
 
 /* A handler fills either *out (status 200/201 with JSON, stolen) or e. A
  * handler that streams returns 1 after setting up *stream (see stream.h). */

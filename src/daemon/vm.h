@@ -159,6 +159,8 @@ void vm_exit_pending_locked(struct daemon *d, const struct store_vm *vm, const s
 int vm_exit_is_pending_locked(struct daemon *d, const char *id);
 /* Applies a pending exit to vm, a copy for display. */
 void vm_view_locked(struct daemon *d, struct store_vm *vm);
+/* 1 if vm_view_locked would change the record of id (a pending exit). */
+int vm_view_differs_locked(struct daemon *d, const char *id);
 
 /* ERR_BAD_STATE "the VM is STATE" with a hint that fits the state. Returns -1. */
 int vm_refuse(struct err *e, const struct store_vm *vm);
@@ -219,8 +221,16 @@ int vm_stats(struct daemon *d, const char *name, int flush, json_t **out, struct
 json_t *vm_to_json(struct daemon *d, const struct store_vm *vm);
 /* GET /v1/vms's body, {"vms": [every VM's view, sorted by name]}, as JSON
  * text appended to out (object keys in strcmp order): disk usage as last
- * measured (vm_usage.h). Same d->lock rule. */
-int vm_list_text(struct daemon *d, struct buf *out, struct err *e);
+ * measured (vm_usage.h). Same d->lock rule. indented: the array laid out
+ * as `banger vm list --json` prints it (cli_json_indent, what jansson's
+ * JSON_INDENT(2) gives), asked for by the CLI with the request header
+ * VM_LIST_LAYOUT_HEADER: "indent", so that it prints the text as it comes
+ * (each VM's indented text is kept like its compact one). Other clients
+ * get the compact text, the same JSON. */
+#define VM_LIST_LAYOUT_HEADER "X-Banger-Layout"
+int vm_list_text(struct daemon *d, struct buf *out, int indented, struct err *e);
+/* Frees the texts vm_list_text keeps (d->views). */
+void vm_views_done(struct daemon *d);
 
 /* vm suspend (vm_suspend.c): saves the running guest's state into the VM's
  * directory, ends its VMM and releases its tap; the VM is "suspended". A

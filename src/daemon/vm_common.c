@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "cli/cli_json.h"
 #include "daemon/vm.h"
 #include "daemon/vm_usage.h"
 #include "share/share_spec.h"
@@ -138,7 +139,7 @@ static void put_disk(struct buf *b, const char *key, const char *path, long long
  * image's name and disk usage given: reads no file and no table. The
  * fields are docs/api.md's. */
 static void view_text(const struct store_vm *vm, const struct vm_files *fp, const char *image,
-		      const struct vm_disk_usage *u, long long now, struct buf *b)
+		      const struct vm_disk_usage *u, long long now, struct buf *b, size_t up_at[2])
 {
 	const struct vm_files f = *fp;
 	long long up = vm->state == VM_STATE_RUNNING && vm->started_at ? now - vm->started_at : 0;
@@ -209,7 +210,12 @@ static void view_text(const struct store_vm *vm, const struct vm_files *fp, cons
 	put_key(b, "state", 0), put_str(b, vm_state_name(vm->state));
 	put_key(b, "state_bytes", 0), put_int(b, vm->state_bytes);
 	put_key(b, "suspend_on_stop", 0), buf_puts(b, vm->suspend_on_stop ? "true" : "false");
-	put_key(b, "uptime_s", 0), put_int(b, up);
+	put_key(b, "uptime_s", 0);
+	if (up_at)
+		up_at[0] = b->len;
+	put_int(b, up);
+	if (up_at)
+		up_at[1] = b->len;
 	put_key(b, "vcpu", 0), put_int(b, vm->vcpu);
 	put_key(b, "vmm", 0), put_str(b, vm->vmm);
 	put_disk(b, "work_disk", f.work, u->wk_apparent, u->wk_allocated);
@@ -224,7 +230,7 @@ static json_t *view_json(struct daemon *d, const struct store_vm *vm, const char
 	json_t *o;
 
 	vm_files_get(d, vm, &f);
-	view_text(vm, &f, image, u, (long long)time(NULL), &b);
+	view_text(vm, &f, image, u, (long long)time(NULL), &b, NULL);
 	o = json_loadb(b.data, b.len, 0, NULL);
 	buf_free(&b);
 	return o ? o : json_object();
@@ -304,39 +310,212 @@ static void files_next(struct daemon *d, struct files_walk *w, const struct stor
 	}
 }
 
-/* The list: two SELECTs whatever the number of VMs, one hold of d->lock
- * for every VM's view, disk usage from memory (vm_usage.h), no file read. */
-int vm_list_text(struct daemon *d, struct buf *out, struct err *e)
-{
-	struct store_vm *vms = NULL;
-	struct store_image *imgs = NULL;
-	struct files_walk files = {0};
-	long long now = (long long)time(NULL);
-	size_t n = 0, nimg = 0;
+/* ---- the list, from memory --------------------------------------------- */
 
-	if (store_vm_list(d->store, &vms, &n, e) < 0 ||
-	    store_image_list(d->store, &imgs, &nimg, e) < 0) {
-		free(vms);
-		return -1;
+/* One VM's text as the last list wrote it, and what it was made from: a
+ * record that has not changed (gen), the same disk usage and image name
+ * give the same text, but for the uptime's digits (up_at) when running. */
+struct view_entry {
+	char id[17];
+	char name[64];
+	unsigned long long gen;
+	struct vm_disk_usage u;
+	char image[64];
+	struct buf text;
+	size_t up_at[2];
+	long long started_at; /* > 0: running, the uptime is now - started_at */
+	struct buf itext;     /* the same indented as an element of the array, or empty */
+	size_t iup_at[2];
+};
+
+/* The entries in name order, as store_vm_each walks the VMs. d->lock. */
+struct vm_views {
+	struct view_entry *v;
+	size_t n;
+};
+
+static void views_free(struct view_entry *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		buf_free(&v[i].text);
+		buf_free(&v[i].itext);
 	}
+	free(v);
+}
+
+void vm_views_done(struct daemon *d)
+{
+	if (!d->views)
+		return;
+	views_free(d->views->v, d->views->n);
+	free(d->views);
+	d->views = NULL;
+}
+
+struct list_walk {
+	struct daemon *d;
+	const struct store_image *imgs;
+	size_t nimg;
+	long long now;
+	struct buf *out;
+	struct vm_views *old;
+	size_t j; /* old entries before j are behind the walk */
+	struct view_entry *next;
+	size_t n, cap, shown;
+	struct files_walk files;
+	int indented;
+};
+
+/* The compact text of one VM (text[0, len)) indented as an element of the
+ * list's array (depth 1), into out; up_at (if not NULL) gets where its
+ * uptime's digits are. */
+static void indent_vm(const char *text, size_t len, struct buf *out, size_t up_at[2])
+{
+	static const char key[] = "\n    \"uptime_s\": ";
+	struct buf flat = BUF_INIT;
+	const char *k;
+
+	if (cli_json_indent(text, len, &flat) < 0) { /* never: view_text's own text */
+		buf_append(out, text, len);
+		return;
+	}
+	for (const char *p = flat.data, *nl; *p; p = nl + 1) {
+		if (!(nl = strchr(p, '\n'))) {
+			buf_puts(out, p);
+			break;
+		}
+		buf_append(out, p, (size_t)(nl - p));
+		buf_puts(out, "\n  ");
+	}
+	buf_free(&flat);
+	/* No string holds a raw newline: the key is found only as the key. */
+	if (up_at && (k = strstr(out->data, key))) {
+		up_at[0] = (size_t)(k - out->data) + sizeof(key) - 1;
+		up_at[1] = up_at[0] + strspn(out->data + up_at[0], "-0123456789");
+	}
+}
+
+static void put_text(struct buf *out, const struct buf *t, const size_t up_at[2],
+		     long long started_at, long long now)
+{
+	if (started_at <= 0) {
+		buf_append(out, t->data, t->len);
+		return;
+	}
+	buf_append(out, t->data, up_at[0]);
+	put_int(out, now - started_at);
+	buf_append(out, t->data + up_at[1], t->len - up_at[1]);
+}
+
+static void put_entry(struct list_walk *w, struct view_entry *v)
+{
+	if (!w->indented) {
+		put_text(w->out, &v->text, v->up_at, v->started_at, w->now);
+		return;
+	}
+	if (!v->itext.len)
+		indent_vm(v->text.data, v->text.len, &v->itext, v->iup_at);
+	put_text(w->out, &v->itext, v->iup_at, v->started_at, w->now);
+}
+
+/* store_vm_each's callback, under d->lock and the store's: appends one
+ * VM's text, made again only when its record, usage or image changed. */
+static void list_one(void *ctx, const struct store_vm *vm, unsigned long long gen)
+{
+	struct list_walk *w = ctx;
+	struct vm_views *old = w->old;
+	struct view_entry *cand = NULL, *v;
+	struct vm_disk_usage u;
+	const char *image = image_name(w->imgs, w->nimg, vm->image_id);
+
+	buf_puts(w->out, w->shown++ ? (w->indented ? ",\n  " : ",") : (w->indented ? "\n  " : ""));
+	vm_usage_get(w->d, vm, &u);
+	if (vm_view_differs_locked(w->d, vm->id)) {
+		/* An exit the database refused: shown, not kept. */
+		struct store_vm view = *vm;
+
+		struct buf t = BUF_INIT;
+
+		vm_view_locked(w->d, &view);
+		files_next(w->d, &w->files, &view);
+		view_text(&view, &w->files.f, image, &u, w->now, w->indented ? &t : w->out, NULL);
+		if (w->indented)
+			indent_vm(t.data, t.len, w->out, NULL);
+		buf_free(&t);
+		return;
+	}
+	while (w->j < old->n && strcmp(old->v[w->j].name, vm->name) < 0)
+		w->j++;
+	if (w->j < old->n && strcmp(old->v[w->j].id, vm->id) == 0)
+		cand = &old->v[w->j++];
+	if (w->n >= w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 64;
+		w->next = xrealloc(w->next, w->cap * sizeof(*w->next));
+	}
+	v = &w->next[w->n++];
+	if (cand && cand->gen == gen && memcmp(&cand->u, &u, sizeof(u)) == 0 &&
+	    strcmp(cand->image, image) == 0) {
+		*v = *cand;
+		cand->text = (struct buf)BUF_INIT; /* moved */
+		cand->itext = (struct buf)BUF_INIT;
+	} else {
+		memset(v, 0, sizeof(*v));
+		snprintf(v->id, sizeof(v->id), "%s", vm->id);
+		snprintf(v->name, sizeof(v->name), "%s", vm->name);
+		snprintf(v->image, sizeof(v->image), "%s", image);
+		v->gen = gen;
+		v->u = u;
+		v->started_at =
+		    vm->state == VM_STATE_RUNNING && vm->started_at ? vm->started_at : 0;
+		files_next(w->d, &w->files, vm);
+		view_text(vm, &w->files.f, image, &u, w->now, &v->text, v->up_at);
+	}
+	put_entry(w, v);
+}
+
+/* The list: from the store's mirror (store_vm_each) and the texts kept
+ * from the last list, one hold of d->lock, disk usage from memory
+ * (vm_usage.h): no file read, no VM row read, and a VM's JSON is written
+ * again only when something in it changed. One SELECT, of the images. */
+int vm_list_text(struct daemon *d, struct buf *out, int indented, struct err *e)
+{
+	struct store_image *imgs = NULL;
+	struct vm_views none = {NULL, 0};
+	struct list_walk w = {0};
+	size_t nimg = 0;
+	int rc;
+
+	if (store_image_list(d->store, &imgs, &nimg, e) < 0)
+		return -1;
+	w.d = d;
+	w.imgs = imgs;
+	w.nimg = nimg;
+	w.now = (long long)time(NULL);
+	w.out = out;
+	w.indented = indented;
+	/* About the size of the last list: one allocation, its pages mapped at
+	 * once (buf_reserve). */
 	pthread_mutex_lock(&d->lock);
-	for (size_t i = 0; i < n; i++)
-		vm_view_locked(d, &vms[i]);
+	if (d->views)
+		buf_reserve(out, d->views->n * (indented ? 1500 : 1200) + 64);
 	pthread_mutex_unlock(&d->lock);
 	buf_puts(out, "{\"vms\":[");
-	for (size_t i = 0; i < n; i++) {
-		struct vm_disk_usage u;
-
-		vm_usage_get(d, &vms[i], &u);
-		if (i)
-			buf_putc(out, ',');
-		files_next(d, &files, &vms[i]);
-		view_text(&vms[i], &files.f, image_name(imgs, nimg, vms[i].image_id), &u, now, out);
+	pthread_mutex_lock(&d->lock);
+	w.old = d->views ? d->views : &none;
+	rc = store_vm_each(d->store, list_one, &w, e);
+	if (rc == 0) {
+		if (!d->views)
+			d->views = xcalloc(1, sizeof(*d->views));
+		views_free(d->views->v, d->views->n);
+		d->views->v = w.next;
+		d->views->n = w.n;
+	} else {
+		views_free(w.next, w.n);
 	}
-	buf_puts(out, "]}");
-	free(vms);
+	pthread_mutex_unlock(&d->lock);
+	buf_puts(out, indented && w.shown ? "\n]}" : "]}");
 	free(imgs);
-	return 0;
+	return rc;
 }
 
 int vm_refuse(struct err *e, const struct store_vm *vm)

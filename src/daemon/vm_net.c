@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dns/dns_server.h"
@@ -30,6 +31,16 @@ struct netstate {
 	struct dns_server *dns;
 	int resolved;	      /* registered with systemd-resolved */
 	pthread_mutex_t lock; /* serialises host network changes */
+	/* Parked taps (net_tap_park), under lock: a stopped VM's tap is
+	 * renamed at once and deleted here in the background, by the reaper
+	 * thread, unless a start takes it over first. A daemon that dies
+	 * first leaves them to the next one's reconcile. */
+	struct net_list spares;
+	pthread_cond_t spare_cv;
+	pthread_t reaper;
+	int reaper_on, quit;
+	unsigned long long spare_seq;
+	struct daemon *d;
 };
 
 /* DNS lookups come from the responder's thread: the store is serialised. */
@@ -93,11 +104,57 @@ int vmnet_check_config(const struct config *cfg, struct err *e)
 	return 0;
 }
 
+/* Deletes parked taps one after another, lock released while `ip` runs;
+ * at shutdown (quit) it empties the list first. */
+static void *reaper_main(void *arg)
+{
+	struct netstate *n = arg;
+
+	pthread_mutex_lock(&n->lock);
+	for (;;) {
+		char *spare;
+		struct err e;
+
+		while (!n->spares.n && !n->quit)
+			pthread_cond_wait(&n->spare_cv, &n->lock);
+		if (!n->spares.n)
+			break;
+		spare = n->spares.items[--n->spares.n];
+		pthread_mutex_unlock(&n->lock);
+		err_clear(&e);
+		if (net_ops_tap_del(&n->conf, spare, &e) < 0)
+			log_warn(n->d->log, "cannot remove a parked tap", LF_S("path", spare),
+				 LF_S("error", e.msg));
+		free(spare);
+		pthread_mutex_lock(&n->lock);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return NULL;
+}
+
+static void reaper_start(struct netstate *n)
+{
+	if (n->conf.use_helper)
+		return; /* no parking through the helper (net_ops.h) */
+	n->spare_seq = ((unsigned long long)time(NULL) << 16) ^ (unsigned long long)getpid();
+	n->reaper_on = pthread_create(&n->reaper, NULL, reaper_main, n) == 0;
+}
+
+/* Hands a leaked or unusable spare to the reaper. n->lock held. */
+static void spare_add_locked(struct netstate *n, const char *spare)
+{
+	if (!net_list_has(&n->spares, spare))
+		net_list_add(&n->spares, spare);
+	pthread_cond_signal(&n->spare_cv);
+}
+
 int vmnet_init(struct daemon *d, struct err *e)
 {
 	struct netstate *n = xcalloc(1, sizeof(*n));
 
 	pthread_mutex_init(&n->lock, NULL);
+	pthread_cond_init(&n->spare_cv, NULL);
+	n->d = d;
 	d->net = n;
 	n->log_path = xasprintf("%s/network.log", d->paths.state_dir);
 	n->helper = d->cfg.netd_path && d->cfg.netd_path[0]
@@ -123,6 +180,7 @@ int vmnet_init(struct daemon *d, struct err *e)
 	if (net_ops_bridge_up(&n->conf, e) < 0)
 		goto fail;
 	n->enabled = 1;
+	reaper_start(n);
 	n->dns = dns_server_start(n->gateway, (int)d->cfg.dns_port, dns_lookup, d, d->log, e);
 	if (!n->dns) {
 		log_warn(d->log, "DNS responder not started", LF_S("error", e->msg));
@@ -145,6 +203,15 @@ void vmnet_done(struct daemon *d)
 	if (!n)
 		return;
 	dns_server_stop(n->dns);
+	if (n->reaper_on) {
+		pthread_mutex_lock(&n->lock);
+		n->quit = 1;
+		pthread_cond_signal(&n->spare_cv);
+		pthread_mutex_unlock(&n->lock);
+		pthread_join(n->reaper, NULL);
+	}
+	net_list_free(&n->spares);
+	pthread_cond_destroy(&n->spare_cv);
 	/* The bridge and the running VMs' taps stay: the VMs keep running. */
 	free(n->log_path);
 	free(n->helper);
@@ -203,6 +270,57 @@ static int bridge_is_up(const char *name)
 	return up;
 }
 
+/* Takes over a parked tap as tap: 1 if done. n->lock held. */
+static int tap_unpark_locked(struct netstate *n, const char *tap)
+{
+	char *spare;
+	struct err e;
+	int ok;
+
+	if (!n->reaper_on || !n->spares.n)
+		return 0;
+	spare = n->spares.items[--n->spares.n];
+	err_clear(&e);
+	ok = net_ops_tap_unpark(&n->conf, spare, tap, &e) == 0;
+	if (!ok) {
+		log_warn(n->d->log, "cannot reuse a parked tap", LF_S("path", spare),
+			 LF_S("error", e.msg));
+		spare_add_locked(n, spare);
+	}
+	free(spare);
+	return ok;
+}
+
+/* The tap's delete waits for an RCU barrier (15-25 ms): on the path of
+ * `vm stop` it is parked instead (net_tap_park), which sets it down and
+ * takes it out of the bgr* names in a fraction of a millisecond, and the
+ * reaper deletes it. 0 when parked or absent. n->lock held. */
+static int tap_park_locked(struct netstate *n, const char *tap)
+{
+	struct err e;
+
+	if (!n->reaper_on)
+		return -1;
+	for (int tries = 0; tries < 3; tries++) {
+		char spare[NET_IFNAME_MAX];
+		int rc;
+
+		snprintf(spare, sizeof(spare), NET_SPARE_PREFIX "%012llx",
+			 n->spare_seq++ & 0xffffffffffffULL);
+		err_clear(&e);
+		rc = net_ops_tap_park(&n->conf, tap, spare, &e);
+		if (rc == 1)
+			return 0;
+		if (rc == 0) {
+			spare_add_locked(n, spare);
+			return 0;
+		}
+	}
+	log_warn(n->d->log, "cannot park tap, deleting it", LF_S("path", tap),
+		 LF_S("error", e.msg));
+	return -1;
+}
+
 int vmnet_up(struct daemon *d, const struct store_vm *vm, char *tap, size_t taplen, struct err *e)
 {
 	struct netstate *n = d->net;
@@ -214,7 +332,9 @@ int vmnet_up(struct daemon *d, const struct store_vm *vm, char *tap, size_t tapl
 	net_tap_name(vm->id, name);
 	pthread_mutex_lock(&n->lock);
 	/* The bridge may have been removed by hand since we started. */
-	if ((!bridge_is_up(n->conf.bridge) && net_ops_bridge_up(&n->conf, e) < 0) ||
+	if (!bridge_is_up(n->conf.bridge) && net_ops_bridge_up(&n->conf, e) < 0)
+		goto out;
+	if (!tap_unpark_locked(n, name) &&
 	    net_ops_tap_add(&n->conf, name, (unsigned)getuid(), e) < 0)
 		goto out;
 	if (vm->nat && net_ops_nat_add(&n->conf, vm->id, name, vm->address, e) < 0) {
@@ -245,7 +365,7 @@ void vmnet_down(struct daemon *d, const struct store_vm *vm)
 	if (vm->nat && net_ops_nat_del(&n->conf, vm->id, &e) < 0)
 		log_warn(d->log, "cannot remove NAT rules", LF_S("vm", vm->name),
 			 LF_S("error", e.msg));
-	if (net_ops_tap_del(&n->conf, name, &e) < 0)
+	if (tap_park_locked(n, name) < 0 && net_ops_tap_del(&n->conf, name, &e) < 0)
 		log_warn(d->log, "cannot remove tap", LF_S("vm", vm->name), LF_S("error", e.msg));
 	pthread_mutex_unlock(&n->lock);
 }
@@ -318,13 +438,17 @@ void vmnet_reconcile(struct daemon *d)
 			net_list_add(&keep_nat, vms[i].id);
 	}
 	pthread_mutex_lock(&n->lock);
-	if (net_ops_tap_list(&n->conf, &taps, &e) == 0)
-		for (size_t i = 0; i < taps.n; i++)
-			if (!net_list_has(&keep_tap, taps.items[i])) {
+	if (net_ops_tap_list(&n->conf, &taps, &e) == 0) {
+		for (size_t i = 0; i < taps.n; i++) {
+			if (net_name_is_spare(taps.items[i]) && n->reaper_on) {
+				spare_add_locked(n, taps.items[i]);
+			} else if (!net_list_has(&keep_tap, taps.items[i])) {
 				log_info(d->log, "removing leaked tap",
 					 LF_S("path", taps.items[i]));
 				net_ops_tap_del(&n->conf, taps.items[i], NULL);
 			}
+		}
+	}
 	if (net_ops_nat_list(&n->conf, &nats, &e) == 0) {
 		for (size_t i = 0; i < nats.n; i++)
 			if (!net_list_has(&keep_nat, nats.items[i])) {

@@ -136,6 +136,13 @@ void vm_view_locked(struct daemon *d, struct store_vm *vm)
 		exit_apply(vm, &m->exit);
 }
 
+int vm_view_differs_locked(struct daemon *d, const char *id)
+{
+	struct vm_mark *m = mark_find(d, id);
+
+	return m && m->pending;
+}
+
 /* Retries the pending exit of vm (a record read under the lock). Returns
  * -1 when it still cannot be written: nothing else may be decided on a
  * record that says "running" about a process that is gone. */

@@ -271,6 +271,11 @@ int net_name_is_tap(const char *name)
 	return name_ok(name, NET_TAP_PREFIX, 1);
 }
 
+int net_name_is_spare(const char *name)
+{
+	return name_ok(name, NET_SPARE_PREFIX, 1);
+}
+
 int net_name_is_bridge(const char *name)
 {
 	return name_ok(name, NET_BRIDGE_PREFIX, 0);

@@ -32,6 +32,8 @@
 #define NET_MAC_MAX 18	  /* "06:aa:bb:cc:dd:ee" + NUL */
 #define NET_VM_ID_LEN 16  /* a VM id is 16 lower-case hex characters */
 #define NET_TAP_PREFIX "bgr"
+/* A parked tap, waiting to be deleted or reused (net_tap_park). */
+#define NET_SPARE_PREFIX "bgs"
 #define NET_BRIDGE_PREFIX "banger"
 
 /* Smallest and largest prefix banger accepts: a /16 is plenty of VMs; a /30
@@ -102,6 +104,8 @@ void net_mac(const char *vm_id, char out[NET_MAC_MAX]);
  *   banger: either of the two.
  * The privileged helper refuses every other interface name. */
 int net_name_is_tap(const char *name);
+/* spare: "bgs" followed by at least one character (a parked tap). */
+int net_name_is_spare(const char *name);
 int net_name_is_bridge(const char *name);
 int net_name_is_banger(const char *name);
 

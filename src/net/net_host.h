@@ -77,11 +77,21 @@ int net_bridge_remove(const struct net_conf *c, struct err *e);
  * kept (a VMM may hold it); one with another owner is recreated. */
 int net_tap_create(const struct net_conf *c, const char *tap, unsigned owner_uid, struct err *e);
 
+/* Parking, for the path of `vm stop` (a tap's delete waits for an RCU
+ * barrier, 15-25 ms here): park sets the tap down (it stays a port of the
+ * bridge) and renames it `spare` (a NET_SPARE_PREFIX name), all in microseconds, so
+ * that the VM's tap is gone at once; the spare is then deleted in the
+ * background or unparked (renamed to a VM's tap name, attached, set up) by
+ * the next start. park returns 1 (nothing done) when there is no such tap. */
+int net_tap_park(const struct net_conf *c, const char *tap, const char *spare, struct err *e);
+int net_tap_unpark(const struct net_conf *c, const char *spare, const char *tap, struct err *e);
+
 /* Deletes the tap. A missing tap is not an error. */
 int net_tap_delete(const struct net_conf *c, const char *tap, struct err *e);
 
 /* Fills out with the names of existing links that look like banger taps
- * (net_name_is_tap). out must be zeroed; free with net_list_free. */
+ * (net_name_is_tap) or parked ones (net_name_is_spare). out must be zeroed; free with
+ * net_list_free. */
 int net_tap_list(struct net_list *out, struct err *e);
 
 /* Installs the NAT and forward rules of one VM (see the top of this file),

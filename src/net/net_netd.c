@@ -54,7 +54,7 @@ static int check_bridge(const char *name, struct err *e)
 
 static int check_tap(const char *name, struct err *e)
 {
-	if (net_name_is_tap(name))
+	if (net_name_is_tap(name) || net_name_is_spare(name))
 		return 0;
 	return err_set(e, ERR_INVALID,
 		       "refusing tap \"%s\": not a banger tap (bgr[a-z0-9]+, at most 15 "

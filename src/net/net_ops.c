@@ -143,6 +143,20 @@ int net_ops_tap_del(const struct net_conf *c, const char *tap, struct err *e)
 	return c->use_helper ? helper_run(c, args, NULL, e) : net_tap_delete(c, tap, e);
 }
 
+int net_ops_tap_park(const struct net_conf *c, const char *tap, const char *spare, struct err *e)
+{
+	if (c->use_helper)
+		return err_set(e, ERR_UNAVAILABLE, "taps are not parked through the helper");
+	return net_tap_park(c, tap, spare, e);
+}
+
+int net_ops_tap_unpark(const struct net_conf *c, const char *spare, const char *tap, struct err *e)
+{
+	if (c->use_helper)
+		return err_set(e, ERR_UNAVAILABLE, "taps are not parked through the helper");
+	return net_tap_unpark(c, spare, tap, e);
+}
+
 int net_ops_nat_add(const struct net_conf *c, const char *vm_id, const char *tap, const char *ip,
 		    struct err *e)
 {

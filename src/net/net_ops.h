@@ -24,6 +24,10 @@ int net_ops_bridge_down(const struct net_conf *c, struct err *e);
 int net_ops_tap_add(const struct net_conf *c, const char *tap, unsigned uid, struct err *e);
 /* net_tap_delete(c, tap). */
 int net_ops_tap_del(const struct net_conf *c, const char *tap, struct err *e);
+/* net_tap_park / net_tap_unpark: in-process only (ERR_UNAVAILABLE through
+ * the helper, whose every change is a process start anyway). */
+int net_ops_tap_park(const struct net_conf *c, const char *tap, const char *spare, struct err *e);
+int net_ops_tap_unpark(const struct net_conf *c, const char *spare, const char *tap, struct err *e);
 /* net_nat_add(c, vm_id, tap, ip). */
 int net_ops_nat_add(const struct net_conf *c, const char *vm_id, const char *tap, const char *ip,
 		    struct err *e);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +12,26 @@
 #include "util/buf.h"
 #include "util/fs.h"
 
+/* One VM as the mirror holds it, with its change number. */
+struct mvm {
+	struct store_vm vm;
+	unsigned long long gen;
+};
+
+/* The vms table is mirrored in memory (sorted by name, as the SELECTs
+ * order it), so that reads of VMs (list, get) cost no SQL: every write of
+ * a VM goes through store_vm_insert/update/delete, which change the mirror
+ * under mlock together with the table. A rollback of a transaction that
+ * wrote a VM drops the mirror; the next read loads it again. */
 struct store {
 	sqlite3 *db;
 	char *dir; /* the state directory (the database's), named by "disk full" errors */
+	pthread_mutex_t mlock;
+	int mvalid;
+	int txn_wrote; /* a VM was written since BEGIN */
+	struct mvm *mv;
+	size_t mn, mcap;
+	unsigned long long gen;
 };
 
 /* Forward migrations; migrations[i] takes the schema from version i to i+1. */
@@ -122,6 +140,7 @@ int store_open(const char *path, struct store **out, struct err *e)
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
 	char *copy = xstrdup(path);
 
+	pthread_mutex_init(&s->mlock, NULL);
 	s->dir = xstrdup(dirname(copy));
 	free(copy);
 	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
@@ -149,12 +168,19 @@ void store_close(struct store *s)
 		return;
 	sqlite3_close_v2(s->db);
 	free(s->dir);
+	free(s->mv);
+	pthread_mutex_destroy(&s->mlock);
 	free(s);
 }
 
 int store_begin(struct store *s, struct err *e)
 {
-	return exec(s, "BEGIN IMMEDIATE", e);
+	int rc = exec(s, "BEGIN IMMEDIATE", e);
+
+	pthread_mutex_lock(&s->mlock);
+	s->txn_wrote = 0;
+	pthread_mutex_unlock(&s->mlock);
+	return rc;
 }
 
 /* A COMMIT that fails (full disk) may leave the transaction open: roll it
@@ -170,8 +196,13 @@ int store_commit(struct store *s, struct err *e)
 
 void store_rollback(struct store *s)
 {
+	pthread_mutex_lock(&s->mlock);
 	if (!sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (s->txn_wrote)
+		s->mvalid = 0;
+	s->txn_wrote = 0;
+	pthread_mutex_unlock(&s->mlock);
 }
 
 /* ---- generic column binding ------------------------------------------------
@@ -427,29 +458,184 @@ static int rec_delete(struct store *s, const struct table *t, const char *id, st
 	return step_done(s, st, "delete", e);
 }
 
+/* ---- the VM mirror ------------------------------------------------------ */
+
+/* Loads the mirror from the table. mlock held. */
+static int mirror_load_locked(struct store *s, struct err *e)
+{
+	struct store_vm *vms = NULL;
+	size_t n = 0;
+
+	if (s->mvalid)
+		return 0;
+	if (rec_list(s, &vm_table, (void **)&vms, &n, e) < 0)
+		return -1;
+	if (n > s->mcap) {
+		s->mcap = n;
+		s->mv = xrealloc(s->mv, s->mcap * sizeof(*s->mv));
+	}
+	for (size_t i = 0; i < n; i++) {
+		s->mv[i].vm = vms[i];
+		s->mv[i].gen = ++s->gen;
+	}
+	s->mn = n;
+	s->mvalid = 1;
+	free(vms);
+	return 0;
+}
+
+static struct mvm *mirror_by_id(struct store *s, const char *id)
+{
+	for (size_t i = 0; i < s->mn; i++)
+		if (strcmp(s->mv[i].vm.id, id) == 0)
+			return &s->mv[i];
+	return NULL;
+}
+
+static struct mvm *mirror_by_name(struct store *s, const char *name)
+{
+	size_t lo = 0, hi = s->mn;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(s->mv[mid].vm.name, name);
+
+		if (c == 0)
+			return &s->mv[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void mirror_remove(struct store *s, const struct mvm *m)
+{
+	size_t i = (size_t)(m - s->mv);
+
+	memmove(&s->mv[i], &s->mv[i + 1], (s->mn - i - 1) * sizeof(*s->mv));
+	s->mn--;
+}
+
+/* Puts vm (a row just written) in the mirror, replacing its old version.
+ * mlock held; nothing to do while the mirror is not loaded. */
+static void mirror_put(struct store *s, const struct store_vm *vm)
+{
+	struct mvm *old;
+	size_t lo = 0, hi;
+
+	if (!sqlite3_get_autocommit(s->db))
+		s->txn_wrote = 1;
+	if (!s->mvalid)
+		return;
+	if ((old = mirror_by_id(s, vm->id)))
+		mirror_remove(s, old);
+	for (hi = s->mn; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(s->mv[mid].vm.name, vm->name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (s->mn == s->mcap) {
+		s->mcap = s->mcap ? s->mcap * 2 : 16;
+		s->mv = xrealloc(s->mv, s->mcap * sizeof(*s->mv));
+	}
+	memmove(&s->mv[lo + 1], &s->mv[lo], (s->mn - lo) * sizeof(*s->mv));
+	s->mv[lo].vm = *vm;
+	s->mv[lo].gen = ++s->gen;
+	s->mn++;
+}
+
 int store_vm_insert(struct store *s, const struct store_vm *vm, struct err *e)
 {
-	return rec_insert(s, &vm_table, vm, e);
+	int rc;
+
+	pthread_mutex_lock(&s->mlock);
+	rc = rec_insert(s, &vm_table, vm, e);
+	if (rc == 0)
+		mirror_put(s, vm);
+	pthread_mutex_unlock(&s->mlock);
+	return rc;
 }
 
 int store_vm_update(struct store *s, const struct store_vm *vm, struct err *e)
 {
-	return rec_update(s, &vm_table, vm, e);
+	int rc;
+
+	pthread_mutex_lock(&s->mlock);
+	rc = rec_update(s, &vm_table, vm, e);
+	if (rc == 0)
+		mirror_put(s, vm);
+	pthread_mutex_unlock(&s->mlock);
+	return rc;
 }
 
 int store_vm_get(struct store *s, const char *key, struct store_vm *out, struct err *e)
 {
-	return rec_get(s, &vm_table, key, out, e);
+	struct mvm *m;
+	int rc = -1;
+
+	pthread_mutex_lock(&s->mlock);
+	if (mirror_load_locked(s, e) == 0) {
+		if ((m = mirror_by_name(s, key)) || (m = mirror_by_id(s, key))) {
+			*out = m->vm;
+			rc = 0;
+		} else {
+			err_set(e, ERR_NOT_FOUND, "no VM named \"%s\"", key);
+		}
+	}
+	pthread_mutex_unlock(&s->mlock);
+	return rc;
 }
 
 int store_vm_delete(struct store *s, const char *id, struct err *e)
 {
-	return rec_delete(s, &vm_table, id, e);
+	struct mvm *m;
+	int rc;
+
+	pthread_mutex_lock(&s->mlock);
+	rc = rec_delete(s, &vm_table, id, e);
+	if (rc == 0) {
+		if (!sqlite3_get_autocommit(s->db))
+			s->txn_wrote = 1;
+		if (s->mvalid && (m = mirror_by_id(s, id)))
+			mirror_remove(s, m);
+	}
+	pthread_mutex_unlock(&s->mlock);
+	return rc;
 }
 
 int store_vm_list(struct store *s, struct store_vm **out, size_t *n, struct err *e)
 {
-	return rec_list(s, &vm_table, (void **)out, n, e);
+	int rc = -1;
+
+	pthread_mutex_lock(&s->mlock);
+	if (mirror_load_locked(s, e) == 0) {
+		*out = xmalloc((s->mn ? s->mn : 1) * sizeof(**out));
+		for (size_t i = 0; i < s->mn; i++)
+			(*out)[i] = s->mv[i].vm;
+		*n = s->mn;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&s->mlock);
+	return rc;
+}
+
+int store_vm_each(struct store *s, store_vm_fn *fn, void *ctx, struct err *e)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&s->mlock);
+	if (mirror_load_locked(s, e) == 0) {
+		for (size_t i = 0; i < s->mn; i++)
+			fn(ctx, &s->mv[i].vm, s->mv[i].gen);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&s->mlock);
+	return rc;
 }
 
 int store_vm_count_image(struct store *s, const char *image_id, long long *n, struct err *e)

@@ -91,6 +91,13 @@ int store_vm_update(struct store *s, const struct store_vm *vm, struct err *e);
 int store_vm_get(struct store *s, const char *name_or_id, struct store_vm *out, struct err *e);
 int store_vm_delete(struct store *s, const char *id, struct err *e);
 int store_vm_list(struct store *s, struct store_vm **out, size_t *n, struct err *e);
+/* VM reads (get, list, each) are answered from an in-memory mirror of the
+ * table, kept in step by the writes above (a rollback that undid a VM write
+ * reloads it). each calls fn for every VM, sorted by name, with gen, a
+ * number that changes whenever that record is written; fn runs under the
+ * mirror's lock and must not call the store. */
+typedef void store_vm_fn(void *ctx, const struct store_vm *vm, unsigned long long gen);
+int store_vm_each(struct store *s, store_vm_fn *fn, void *ctx, struct err *e);
 /* Number of VMs using an image. */
 int store_vm_count_image(struct store *s, const char *image_id, long long *n, struct err *e);
 

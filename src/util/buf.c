@@ -1,9 +1,12 @@
 /* buf: see buf.h. */
 #include "util/buf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "util/utf8.h"
 
@@ -63,6 +66,23 @@ static void grow(struct buf *b, size_t extra)
 	while (b->cap < need)
 		b->cap *= 2;
 	b->data = xrealloc(b->data, b->cap);
+}
+
+void buf_reserve(struct buf *b, size_t n)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t lo, hi;
+
+	if (b->len + n + 1 > b->cap) {
+		b->cap = b->len + n + 1;
+		b->data = xrealloc(b->data, b->cap);
+	}
+	if (n < (256u << 10) || page <= 0)
+		return;
+	lo = ((uintptr_t)(b->data + b->len) + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+	hi = ((uintptr_t)(b->data + b->cap)) & ~((uintptr_t)page - 1);
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE); /* a hint: errors ignored */
 }
 
 void buf_append(struct buf *b, const void *data, size_t len)

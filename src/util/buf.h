@@ -33,6 +33,12 @@ char *buf_steal(struct buf *b);
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
 
+/* Makes room for n more bytes in b (one allocation), and for a large n
+ * (a list of 1,000 VMs is 1 MB) has the kernel map the pages at once
+ * (MADV_POPULATE_WRITE), where touching them one by one costs a page fault
+ * each: 250 of them for 1 MB, most of a short-lived CLI's system time. */
+void buf_reserve(struct buf *b, size_t n);
+
 /* xmalloc-family: abort on failure. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);

@@ -115,6 +115,31 @@ out:
 	return ret;
 }
 
+int fs_write_scratch(const char *path, const void *data, size_t len, mode_t mode, struct err *e)
+{
+	const char *p = data;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode), ret = -1;
+
+	if (fd < 0)
+		return err_errno(e, errno, "create %s", path);
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_errno(e, errno, "write %s", path);
+			goto out;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;

@@ -18,6 +18,10 @@ int fs_read(const char *path, size_t max, char **out, size_t *len, struct err *e
 
 /* Writes data to path atomically (temp file in the same dir, fsync, rename). */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct err *e);
+/* Writes path (created or truncated) with no fsync and no rename: for
+ * scratch files read once and removed (a disk's staging tree), whose
+ * durability nothing depends on. */
+int fs_write_scratch(const char *path, const void *data, size_t len, mode_t mode, struct err *e);
 
 /* Removes a file tree. A missing path is not an error. */
 int fs_rm_rf(const char *path, struct err *e);
